@@ -1,0 +1,42 @@
+"""The ``chestx`` command line: thin wrappers over the domain packages.
+
+Each sub-module registers its commands on the root Typer app through ``register(app)``.
+Heavy libraries (torch, transformers, gradio) are imported inside the commands that need them,
+so ``chestx --help`` and the database commands start quickly.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="chestx",
+    help="ChestX Review: step-by-step review of chest X-ray model reasoning.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Sub-modules of chestx.cli, in help order. Each defines register(app).
+COMMAND_MODULES = ("serve", "db", "users", "imports", "reason", "export", "train", "loop", "evaluate")
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"chestx.cli.{name}")
+        except ModuleNotFoundError as exc:  # a command module not written yet; anything else is a bug
+            if exc.name != f"chestx.cli.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,36 @@
+"""Helpers shared by the CLI commands: settings, database sessions and clean error exits."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
+import typer
+
+from chestx.settings import Settings, get_settings
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` to stderr and return an Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def clean_errors() -> Iterator[None]:
+    """Turn the project's expected errors into a one-line message and exit 1, never a traceback."""
+    from review_db.errors import ChestXError
+
+    try:
+        yield
+    except ChestXError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,93 @@
+"""Deploy and runtime settings: the one place that reads the environment.
+
+Every setting comes from a ``CHESTX_*`` environment variable (or a ``.env`` file in the working
+directory). Code elsewhere receives a :class:`Settings` object, usually from :func:`get_settings`;
+no other module reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Only a development default: a deployment must set CHESTX_PSEUDONYM_KEY (see docs/OPERATIONS.md).
+DEV_PSEUDONYM_KEY = "chestx-dev-key-change-me"
+
+
+class Settings(BaseSettings):
+    """All deploy-time configuration of ChestX Review."""
+
+    model_config = SettingsConfigDict(env_prefix="CHESTX_", env_file=".env", extra="ignore")
+
+    home: Path = Field(Path("chestx-data"), description="Data folder: database, images, models, exports.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default a SQLite file under home. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    pseudonym_key: SecretStr = Field(
+        SecretStr(DEV_PSEUDONYM_KEY),
+        description="Secret key for the keyed HMAC pseudonyms of patients and UIDs.",
+    )
+    date_shift_max_days: int = Field(365, ge=0, description="Dates shift back by up to this many days.")
+    max_upload_bytes: int = Field(200 * 1024 * 1024, gt=0, description="Largest accepted upload.")
+    max_image_pixels: int = Field(50_000_000, gt=0, description="Larger images are refused (bombs).")
+    viewer_max_side: int = Field(2048, gt=64, description="Longest side of a display rendering.")
+    render_cache_items: int = Field(64, ge=0, description="Renderings kept in memory.")
+    sqlite_busy_timeout_ms: int = Field(30_000, ge=0)
+    lock_minutes: float = Field(15.0, gt=0, description="A case lease lasts this long unless renewed.")
+    session_hours: float = Field(12.0, gt=0, description="Login sessions expire after this long.")
+    required_reviews: int = Field(1, ge=1, description="Default reviews a case needs to be verified.")
+
+    # Reasoner
+    reasoner_backend: str = Field("hf", description="hf | openai | report")
+    model_path: str | None = Field(None, description="Local model dir or hub id for the hf backend.")
+    openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint (vLLM, SGLang).")
+    openai_api_key: SecretStr | None = None
+    openai_model: str | None = None
+    system_prompt: str = "You are a helpful assistant."
+    judge_base_url: str | None = Field(None, description="LLM judge endpoint for RadRScore.")
+    judge_model: str | None = None
+
+    # Web
+    host: str = "127.0.0.1"
+    port: int = 7860
+    cookie_secure: bool = False
+
+    @field_validator("home")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to ``<home>/chestx.sqlite3``."""
+        return self.database_url or f"sqlite:///{self.home / 'chestx.sqlite3'}"
+
+    @property
+    def image_dir(self) -> Path:
+        return self.home / "images"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
+
+    def key_bytes(self) -> bytes:
+        return self.pseudonym_key.get_secret_value().encode()
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

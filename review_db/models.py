@@ -1,0 +1,311 @@
+"""Typed SQLAlchemy 2 models of the review database (see docs/ARCHITECTURE.md).
+
+No column holds PHI: studies carry only pseudonyms, shifted dates and technical facts.
+Rows that people edit concurrently carry a ``version`` column (SQLAlchemy's version counter),
+so a second writer working from a stale copy gets a conflict instead of overwriting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+
+from review_db.types import (
+    AnswerVerdict,
+    CaseStatus,
+    ChainSource,
+    ChainStatus,
+    ModelStatus,
+    Role,
+    RunKind,
+    RunStatus,
+    StepKind,
+    TaskType,
+    UTCDateTime,
+    Verdict,
+    utcnow,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # VARCHAR + CHECK rather than a native ENUM: identical on SQLite and PostgreSQL, and adding a
+    # value is a plain migration.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Versioned:
+    """Optimistic concurrency: UPDATE ... WHERE version = :seen; zero rows means a conflict."""
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}
+
+
+class User(Versioned, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LoginSession(Base):
+    """A browser login: only the sha256 of the token is stored."""
+
+    __tablename__ = "login_sessions"
+    __audit__ = False  # logins are recorded as explicit audit actions instead
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class Study(Base):
+    """One de-identified image. ``image_sha256`` is the hash of the decoded pixels."""
+
+    __tablename__ = "studies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    image_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    stored_path: Mapped[str] = mapped_column(String(255))  # relative to Settings.image_dir
+    source_format: Mapped[str] = mapped_column(String(16))  # dicom | png | jpeg
+    patient_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    study_pseudonym: Mapped[str | None] = mapped_column(String(64))
+    modality: Mapped[str | None] = mapped_column(String(16))
+    view: Mapped[str | None] = mapped_column(String(32))
+    body_part: Mapped[str | None] = mapped_column(String(64))
+    acquisition_date: Mapped[dt.date | None]  # shifted by a keyed per-patient offset
+    width: Mapped[int]
+    height: Mapped[int]
+    bits_stored: Mapped[int | None]
+    photometric: Mapped[str | None] = mapped_column(String(16))
+    window_presets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Case(Versioned, Base):
+    """A question about a study (and, for temporal tasks, a prior study)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="RESTRICT"), index=True)
+    prior_study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id", ondelete="RESTRICT"))
+    task_type: Mapped[TaskType] = mapped_column(_enum(TaskType, "task_type"))
+    question: Mapped[str] = mapped_column(Text)
+    options: Mapped[list[Any]] = mapped_column(default=list)  # option texts, A first
+    reference_answer: Mapped[str | None] = mapped_column(String(64))  # e.g. "C" or "A,C"
+    report: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"), default=CaseStatus.open)
+    required_reviews: Mapped[int] = mapped_column(Integer, default=1)
+    review_count: Mapped[int] = mapped_column(Integer, default=0)  # submitted reviews, denormalised
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    study: Mapped[Study] = relationship(foreign_keys=[study_id])
+    prior_study: Mapped[Study | None] = relationship(foreign_keys=[prior_study_id])
+    chains: Mapped[list[Chain]] = relationship(back_populates="case", order_by="Chain.id")
+
+
+class ModelVersion(Versioned, Base):
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    base_model: Mapped[str] = mapped_column(String(512))  # local dir or hub id
+    adapter_path: Mapped[str | None] = mapped_column(String(512))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    training_run_id: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id"))
+    status: Mapped[ModelStatus] = mapped_column(
+        _enum(ModelStatus, "model_status"), default=ModelStatus.candidate
+    )
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    promoted_at: Mapped[dt.datetime | None]
+
+    parent: Mapped[ModelVersion | None] = relationship(remote_side=[id])
+
+
+class Chain(Base):
+    """An ordered chain of reasoning steps and a final answer for a case."""
+
+    __tablename__ = "chains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    source: Mapped[ChainSource] = mapped_column(_enum(ChainSource, "chain_source"))
+    source_detail: Mapped[str] = mapped_column(String(512), default="")  # model id, endpoint, file
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    raw_output: Mapped[str] = mapped_column(Text, default="")
+    final_answer: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[ChainStatus] = mapped_column(
+        _enum(ChainStatus, "chain_status"), default=ChainStatus.complete
+    )
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    generation_params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="chains")
+    steps: Mapped[list[Step]] = relationship(
+        back_populates="chain", order_by="Step.id", cascade="all, delete-orphan"
+    )
+    model_version: Mapped[ModelVersion | None] = relationship()
+
+
+class Step(Base):
+    """A step of a chain: the model's (``position`` 0..n-1) or one a reviewer added."""
+
+    __tablename__ = "steps"
+    __table_args__ = (UniqueConstraint("chain_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int | None] = mapped_column(Integer)  # None for added steps
+    kind: Mapped[StepKind] = mapped_column(_enum(StepKind, "step_kind"), default=StepKind.model)
+    inserted_after: Mapped[int | None] = mapped_column(Integer)  # added: after this position (-1: first)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    chain: Mapped[Chain] = relationship(back_populates="steps")
+
+
+class StepVerdict(Base):
+    """A reviewer's verdict on a step. Append-only: the latest per (step, reviewer) counts."""
+
+    __tablename__ = "step_verdicts"
+    __table_args__ = (Index("ix_step_verdicts_step_reviewer", "step_id", "reviewer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    verdict: Mapped[Verdict] = mapped_column(_enum(Verdict, "verdict"))
+    corrected_text: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    # Client-generated id: a retried request stores its verdict once, never twice.
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ChainReview(Versioned, Base):
+    """A reviewer's submitted review of a chain: the answer verdict and the time spent."""
+
+    __tablename__ = "chain_reviews"
+    __table_args__ = (UniqueConstraint("chain_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    answer_verdict: Mapped[AnswerVerdict] = mapped_column(_enum(AnswerVerdict, "answer_verdict"))
+    corrected_answer: Mapped[str | None] = mapped_column(String(64))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    time_spent_s: Mapped[float] = mapped_column(Float, default=0.0)
+    is_adjudication: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CaseLock(Versioned, Base):
+    """A reviewer's lease on a case; renewed while they work, taken over only after expiry."""
+
+    __tablename__ = "case_locks"
+    __audit_ignore__ = frozenset({"expires_at", "version"})  # renewals are not audited
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    acquired_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+    reviewer: Mapped[User] = relationship()
+
+
+class AuditLog(Base):
+    """Who changed what, when. Insert-only: triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    __audit__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class TrainingRun(Versioned, Base):
+    __tablename__ = "training_runs"
+    __audit_ignore__ = frozenset({"progress", "heartbeat_at", "version"})  # progress ticks
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[RunKind] = mapped_column(_enum(RunKind, "run_kind"))
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus, "run_status"), default=RunStatus.queued)
+    parent_run_id: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id"))
+    # Not a foreign key: model_versions already points here, and a cycle would need ALTERs.
+    base_model_version_id: Mapped[int | None] = mapped_column(Integer)
+    snapshot_hash: Mapped[str | None] = mapped_column(String(64))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)  # step, total, loss, eta_s
+    log_path: Mapped[str | None] = mapped_column(String(512))
+    checkpoint: Mapped[str | None] = mapped_column(String(512))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(128), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    heartbeat_at: Mapped[dt.datetime | None]

@@ -1,0 +1,227 @@
+"""Verdicts on steps, steps added by reviewers, and submitted reviews.
+
+Verdicts are append-only: a changed mind is a new row, and the effective verdict is the latest
+per (step, reviewer). Each verdict carries a client-generated ``request_id`` so a retried request
+(a lost response, a double click) is stored exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from review_db.errors import ConflictError, ValidationError
+from review_db.models import Case, Chain, ChainReview, Step, StepVerdict
+from review_db.services.cases import current_chain, normalise_answer
+from review_db.services.common import check_version, get_or_raise, try_insert
+from review_db.services.locks import release_case, require_lease
+from review_db.types import AnswerVerdict, CaseStatus, StepKind, Verdict, utcnow
+
+MAX_TEXT = 4000
+
+
+def _clean_text(text: str | None, what: str) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_TEXT:
+        raise ValidationError(f"{what} is longer than {MAX_TEXT} characters")
+    return text
+
+
+def record_verdict(
+    *,
+    session: Session,
+    step_id: int,
+    reviewer_id: int,
+    verdict: Verdict | str,
+    corrected_text: str | None = None,
+    comment: str | None = None,
+    request_id: str | None = None,
+    lease: dt.timedelta,
+) -> StepVerdict:
+    """Record a reviewer's verdict on a step (accept, correct with new text, or reject).
+
+    Needs the reviewer to hold (or be able to re-take) the case's lease. Returns the stored
+    verdict; with a ``request_id`` seen before, the verdict stored then.
+    """
+    try:
+        verdict = Verdict(verdict)
+    except ValueError:
+        raise ValidationError(f"unknown verdict {verdict!r}; accept, correct or reject") from None
+    corrected = _clean_text(corrected_text, "the corrected step")
+    comment = _clean_text(comment, "the comment")
+    step = get_or_raise(session, Step, step_id)
+    if verdict is Verdict.correct:
+        if not corrected:
+            raise ValidationError("a correction needs the corrected text")
+        if corrected == step.text.strip():
+            raise ValidationError("the correction is identical to the step; accept it instead")
+    elif corrected:
+        raise ValidationError(f"corrected text only goes with 'correct', not {verdict.value!r}")
+    request_id = request_id or uuid.uuid4().hex
+    seen = session.scalar(select(StepVerdict).where(StepVerdict.request_id == request_id))
+    if seen is not None:
+        return _same_request(seen, step_id, reviewer_id)
+    require_lease(session=session, case_id=step.chain.case_id, reviewer_id=reviewer_id, lease=lease)
+    row = StepVerdict(
+        step_id=step_id,
+        reviewer_id=reviewer_id,
+        verdict=verdict,
+        corrected_text=corrected or None,
+        comment=comment,
+        request_id=request_id,
+    )
+    if not try_insert(session, row):  # the same request landed concurrently
+        seen = session.scalar(select(StepVerdict).where(StepVerdict.request_id == request_id))
+        return _same_request(seen, step_id, reviewer_id)
+    return row
+
+
+def _same_request(seen: StepVerdict, step_id: int, reviewer_id: int) -> StepVerdict:
+    if seen.step_id != step_id or seen.reviewer_id != reviewer_id:
+        raise ConflictError("request id reused for a different verdict")
+    return seen
+
+
+def add_step(
+    *, session: Session, chain_id: int, reviewer_id: int, after_position: int, text: str, lease: dt.timedelta
+) -> Step:
+    """Insert a step the model missed, after model step ``after_position`` (-1: before the first)."""
+    text = _clean_text(text, "the added step")
+    if not text:
+        raise ValidationError("an added step needs text")
+    chain = get_or_raise(session, Chain, chain_id)
+    positions = {s.position for s in chain.steps if s.kind is StepKind.model}
+    if after_position != -1 and after_position not in positions:
+        raise ValidationError(f"chain {chain_id} has no step at position {after_position}")
+    require_lease(session=session, case_id=chain.case_id, reviewer_id=reviewer_id, lease=lease)
+    step = Step(
+        chain_id=chain_id,
+        position=None,
+        kind=StepKind.added,
+        inserted_after=after_position,
+        author_id=reviewer_id,
+        text=text,
+    )
+    session.add(step)
+    session.flush()
+    return step
+
+
+def remove_added_step(*, session: Session, step_id: int, reviewer_id: int, lease: dt.timedelta) -> None:
+    """Delete a step this reviewer added (before submitting); model steps cannot be deleted."""
+    step = get_or_raise(session, Step, step_id)
+    if step.kind is not StepKind.added or step.author_id != reviewer_id:
+        raise ValidationError("only a step you added yourself can be removed")
+    require_lease(session=session, case_id=step.chain.case_id, reviewer_id=reviewer_id, lease=lease)
+    session.delete(step)
+    session.flush()
+
+
+def effective_verdicts(
+    *, session: Session, chain_id: int, reviewer_id: int | None = None
+) -> dict[tuple[int, int], StepVerdict]:
+    """The latest verdict per (step, reviewer) on a chain's steps."""
+    latest = (
+        select(func.max(StepVerdict.id))
+        .join(Step, Step.id == StepVerdict.step_id)
+        .where(Step.chain_id == chain_id)
+        .group_by(StepVerdict.step_id, StepVerdict.reviewer_id)
+    )
+    if reviewer_id is not None:
+        latest = latest.where(StepVerdict.reviewer_id == reviewer_id)
+    rows = session.scalars(select(StepVerdict).where(StepVerdict.id.in_(latest)))
+    return {(v.step_id, v.reviewer_id): v for v in rows}
+
+
+def verdict_history(*, session: Session, step_ids: Iterable[int]) -> list[StepVerdict]:
+    return list(
+        session.scalars(
+            select(StepVerdict).where(StepVerdict.step_id.in_(list(step_ids))).order_by(StepVerdict.id)
+        )
+    )
+
+
+def submit_review(
+    *,
+    session: Session,
+    chain_id: int,
+    reviewer_id: int,
+    answer_verdict: AnswerVerdict | str,
+    corrected_answer: str | None = None,
+    comment: str | None = None,
+    time_spent_s: float = 0.0,
+    require_all_steps: bool = True,
+    expected_version: int | None = None,
+    is_adjudication: bool = False,
+    lease: dt.timedelta,
+) -> ChainReview:
+    """Submit (or, with ``expected_version``, revise) a reviewer's review of a chain.
+
+    Every model step must carry this reviewer's verdict unless ``require_all_steps`` is False.
+    Counts the review towards the case, marks the case verified once it has its required number
+    of reviews, and releases the reviewer's lease.
+    """
+    try:
+        answer_verdict = AnswerVerdict(answer_verdict)
+    except ValueError:
+        raise ValidationError(f"unknown answer verdict {answer_verdict!r}; agree or disagree") from None
+    chain = get_or_raise(session, Chain, chain_id)
+    case = get_or_raise(session, Case, chain.case_id, for_update=True)
+    if answer_verdict is AnswerVerdict.disagree:
+        corrected_answer = normalise_answer(corrected_answer, case.options)
+        if not corrected_answer:
+            raise ValidationError("disagreeing with the answer needs the right answer")
+    else:
+        corrected_answer = None
+    if require_all_steps:
+        judged = {
+            step_id
+            for step_id, _ in effective_verdicts(session=session, chain_id=chain_id, reviewer_id=reviewer_id)
+        }
+        missing = [s.position + 1 for s in chain.steps if s.kind is StepKind.model and s.id not in judged]
+        if missing:
+            raise ValidationError(f"steps {', '.join(map(str, missing))} have no verdict yet")
+    require_lease(session=session, case_id=case.id, reviewer_id=reviewer_id, lease=lease)
+    review = session.scalar(
+        select(ChainReview).where(ChainReview.chain_id == chain_id, ChainReview.reviewer_id == reviewer_id)
+    )
+    fields = dict(
+        answer_verdict=answer_verdict,
+        corrected_answer=corrected_answer,
+        comment=_clean_text(comment, "the comment"),
+        time_spent_s=max(0.0, float(time_spent_s)),
+        is_adjudication=is_adjudication,
+        submitted_at=utcnow(),
+    )
+    if review is not None:
+        if expected_version is None:
+            raise ConflictError("you already submitted this review; reload it to revise it")
+        check_version(review, expected_version)
+        for key, value in fields.items():
+            setattr(review, key, value)
+    else:
+        review = ChainReview(chain_id=chain_id, reviewer_id=reviewer_id, **fields)
+        if not try_insert(session, review):
+            raise ConflictError("this review was submitted from another window already")
+        case.review_count += 1
+        if case.review_count >= case.required_reviews and case.status is CaseStatus.open:
+            case.status = CaseStatus.verified
+    release_case(session=session, case_id=case.id, reviewer_id=reviewer_id)
+    session.flush()
+    return review
+
+
+def reviews_of_case(*, session: Session, case_id: int) -> list[ChainReview]:
+    return list(
+        session.scalars(
+            select(ChainReview).join(Chain).where(Chain.case_id == case_id).order_by(ChainReview.id)
+        )
+    )
+
+
+def reviewable_chain(*, session: Session, case_id: int) -> Chain | None:
+    return current_chain(session=session, case_id=case_id)

@@ -1,0 +1,145 @@
+"""Shared fixtures: real databases (a SQLite file, the PostgreSQL server), settings, users.
+
+Each test gets a freshly migrated database: a copy of a migrated SQLite template file, or a
+PostgreSQL database created from a migrated template database. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REAL_OUTPUTS = SHARED_DATA / "chestx_reasoner_openi_multi.json"
+
+
+def _pg_available() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@dataclass
+class Database:
+    """A migrated database for one test."""
+
+    url: str
+    engine: Engine
+    factory: sessionmaker[Session]
+    backend: str
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from review_db.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("tmpl") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    if not _pg_available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is not reachable (CI needs it)")
+        pytest.skip("PostgreSQL server not reachable")
+    from review_db.migrate import upgrade
+
+    name = f"chestx_tmpl_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    upgrade(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _sqlite_db(template: Path, tmp_path: Path) -> Database:
+    from review_db.engine import make_engine
+
+    path = tmp_path / "chestx.sqlite3"
+    shutil.copy(template, path)
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    return Database(url, engine, sessionmaker(engine, expire_on_commit=False), "sqlite")
+
+
+def _pg_db(template: str) -> Iterator[Database]:
+    from review_db.engine import make_engine
+
+    name = f"chestx_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    try:
+        yield Database(url, engine, sessionmaker(engine, expire_on_commit=False), "postgres")
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A freshly migrated database, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        database = _sqlite_db(request.getfixturevalue("sqlite_template"), tmp_path)
+        yield database
+        database.engine.dispose()
+    else:
+        yield from _pg_db(request.getfixturevalue("pg_template"))
+
+
+@pytest.fixture
+def sqlite_db(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
+    """A freshly migrated SQLite database only (for tests that need no PostgreSQL run)."""
+    database = _sqlite_db(sqlite_template, tmp_path)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Settings pointing at a temporary CHESTX_HOME (the SQLite default database lives there)."""
+    from chestx.settings import Settings, get_settings
+
+    get_settings.cache_clear()
+    monkeypatch.setenv("CHESTX_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CHESTX_PSEUDONYM_KEY", "test-key-0123456789")
+    monkeypatch.delenv("CHESTX_DATABASE_URL", raising=False)
+    yield Settings()
+    get_settings.cache_clear()
+
+
+def rg1_path(name: str = "RG1_UNCI.dcm") -> Path:
+    """A real chest radiograph shipped by the ``pydicom-data`` package."""
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file(name, download=False)
+    if path is None:
+        pytest.skip(f"{name} not found in pydicom-data")
+    return Path(path)

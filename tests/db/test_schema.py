@@ -1,0 +1,50 @@
+"""Migrations: round trip, agreement with the models, and the insert-only audit table."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from review_db.engine import session_scope
+from review_db.migrate import current_revision, downgrade, head_revision, upgrade
+from review_db.models import Base
+from tests import factories
+
+
+def test_upgrade_downgrade_upgrade_round_trip(db) -> None:
+    db.engine.dispose()
+    downgrade(db.url, "base")
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    upgrade(db.url)
+    assert current_revision(db.engine) == head_revision(db.url)
+    assert {"users", "cases", "chains", "steps", "step_verdicts", "audit_log"} <= set(
+        inspect(db.engine).get_table_names()
+    )
+
+
+def test_models_and_migrations_agree(db) -> None:
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'forger'", "DELETE FROM audit_log"])
+def test_audit_log_refuses_update_and_delete(db, statement: str) -> None:
+    with session_scope(db.factory, actor="test") as s:
+        factories.user(s)
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() >= 1
+    with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+        conn.execute(text(statement))
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_log WHERE actor = 'forger'")).scalar() == 0
+
+
+def test_sqlite_connection_settings(sqlite_db) -> None:
+    with sqlite_db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
