@@ -139,7 +139,9 @@ class Case(Versioned, Base):
     __table_args__ = (Index("ix_cases_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="RESTRICT"), index=True)
+    # None for imported predictions whose image is not available: the reasoning can still be
+    # checked against the report, and the case says so.
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id", ondelete="RESTRICT"), index=True)
     prior_study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id", ondelete="RESTRICT"))
     task_type: Mapped[TaskType] = mapped_column(_enum(TaskType, "task_type"))
     question: Mapped[str] = mapped_column(Text)
@@ -154,7 +156,7 @@ class Case(Versioned, Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    study: Mapped[Study] = relationship(foreign_keys=[study_id])
+    study: Mapped[Study | None] = relationship(foreign_keys=[study_id])
     prior_study: Mapped[Study | None] = relationship(foreign_keys=[prior_study_id])
     chains: Mapped[list[Chain]] = relationship(back_populates="case", order_by="Chain.id")
 

@@ -34,3 +34,23 @@ def clean_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+
+
+def database():  # noqa: ANN201 - sessionmaker[Session]
+    """The session factory for the configured database, migrated and ready.
+
+    A SQLite database is created and migrated on first use (the one-workstation case); a
+    PostgreSQL database must be migrated explicitly with ``chestx db upgrade``.
+    """
+    from review_db.engine import session_factory
+    from review_db.migrate import current_revision, head_revision, upgrade
+
+    s = settings()
+    factory = session_factory(s)
+    engine = factory.kw["bind"]
+    if current_revision(engine) != head_revision(s.sqlalchemy_url):
+        if engine.dialect.name != "sqlite":
+            raise fail("the database schema is not up to date: run `chestx db upgrade`")
+        s.home.mkdir(parents=True, exist_ok=True)
+        upgrade(s.sqlalchemy_url)
+    return factory

@@ -177,7 +177,7 @@ def upgrade() -> None:
     op.create_table(
         "cases",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("study_id", sa.Integer(), nullable=False),
+        sa.Column("study_id", sa.Integer(), nullable=True),
         sa.Column("prior_study_id", sa.Integer(), nullable=True),
         sa.Column(
             "task_type",

@@ -77,7 +77,7 @@ def normalise_answer(answer: str | None, options: Sequence[str]) -> str | None:
 def create_case(
     *,
     session: Session,
-    study_id: int,
+    study_id: int | None,
     task_type: TaskType | str,
     question: str,
     options: Sequence[str] = (),
@@ -102,7 +102,8 @@ def create_case(
         raise ValidationError("a temporal case needs a prior study")
     if required_reviews < 1:
         raise ValidationError("required_reviews must be at least 1")
-    get_or_raise(session, Study, study_id)
+    if study_id is not None:
+        get_or_raise(session, Study, study_id)
     if prior_study_id is not None:
         get_or_raise(session, Study, prior_study_id)
     case = Case(
@@ -190,8 +191,23 @@ def add_chain(
 
 
 def current_chain(*, session: Session, case_id: int) -> Chain | None:
-    """The chain reviewers see for a case: the newest one."""
-    return session.scalar(select(Chain).where(Chain.case_id == case_id).order_by(Chain.id.desc()).limit(1))
+    """The chain reviewers see for a case: the newest model chain, else the newest of any source.
+
+    Chains mined from the report serve as the reference when a model chain exists.
+    """
+    newest_first = select(Chain).where(Chain.case_id == case_id).order_by(Chain.id.desc()).limit(1)
+    chain = session.scalar(newest_first.where(Chain.source != ChainSource.report))
+    return chain or session.scalar(newest_first)
+
+
+def reference_chain(*, session: Session, case_id: int) -> Chain | None:
+    """The newest chain mined from the case's report (the reference steps), if any."""
+    return session.scalar(
+        select(Chain)
+        .where(Chain.case_id == case_id, Chain.source == ChainSource.report)
+        .order_by(Chain.id.desc())
+        .limit(1)
+    )
 
 
 def ordered_steps(chain: Chain, *, reviewer_id: int | None = None) -> list[Step]:

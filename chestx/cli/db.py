@@ -1,0 +1,49 @@
+"""``chestx db upgrade|downgrade|current``: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from chestx.cli.common import settings
+
+
+def register(app: typer.Typer) -> None:
+    db = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
+
+    @db.command()
+    def upgrade(revision: str = typer.Argument("head")) -> None:
+        """Migrate the database to REVISION (default: the newest)."""
+        from review_db.migrate import upgrade as run
+
+        s = settings()
+        s.home.mkdir(parents=True, exist_ok=True)
+        run(s.sqlalchemy_url, revision)
+        typer.echo(f"database at {revision}: {_redacted(s.sqlalchemy_url)}")
+
+    @db.command()
+    def downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. 'base' or '-1'.")) -> None:
+        """Migrate the database down to REVISION."""
+        from review_db.migrate import downgrade as run
+
+        run(settings().sqlalchemy_url, revision)
+        typer.echo(f"database at {revision}")
+
+    @db.command()
+    def current() -> None:
+        """Print the database's revision and whether it is the newest."""
+        from review_db.engine import make_engine
+        from review_db.migrate import current_revision, head_revision
+
+        s = settings()
+        engine = make_engine(s.sqlalchemy_url)
+        rev, head = current_revision(engine), head_revision(s.sqlalchemy_url)
+        engine.dispose()
+        typer.echo(f"{rev or 'empty'} ({'up to date' if rev == head else f'head is {head}'})")
+
+    app.add_typer(db, name="db")
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
