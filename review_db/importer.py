@@ -48,7 +48,9 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
     """Files named directly, and image files found under named folders (sorted, recursive)."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            yield from sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
         else:
             yield path
 
@@ -146,7 +148,9 @@ def _read_items(path: Path) -> list[dict[str, Any]]:
         try:
             data = [json.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
-            raise ValidationError(f"{path}: neither JSON nor JSON lines ({exc.msg}, line {exc.lineno})") from None
+            raise ValidationError(
+                f"{path}: neither JSON nor JSON lines ({exc.msg}, line {exc.lineno})"
+            ) from None
     if isinstance(data, dict):
         data = data.get("data") or data.get("items") or [data]
     if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
@@ -238,7 +242,12 @@ def import_predictions(
 
 
 def _item_study(
-    session: Session, settings: Any, item: dict[str, Any], images_root: Path | None, result: ImportReport, label: str
+    session: Session,
+    settings: Any,
+    item: dict[str, Any],
+    images_root: Path | None,
+    result: ImportReport,
+    label: str,
 ) -> int | None:
     """The study of an item's image, imported on the way; None when the image is not available."""
     image = item.get("image_path") or item.get("image")

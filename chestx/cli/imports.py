@@ -29,14 +29,18 @@ def _ids(ids: list[int]) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    imp = typer.Typer(help="Import images and predictions (de-identified on the way in).", no_args_is_help=True)
+    imp = typer.Typer(
+        help="Import images and predictions (de-identified on the way in).", no_args_is_help=True
+    )
 
     @imp.command("images")
     def images(
         paths: list[Path] = typer.Argument(..., help="DICOM, PNG or JPEG files, or folders of them."),
         question: str | None = typer.Option(None, help="Create a case per image with this question."),
         option: list[str] = typer.Option([], "--option", "-o", help="An answer option (repeat, A first)."),
-        task_type: str | None = typer.Option(None, help="binary | single_choice | multiple_choice | open_findings"),
+        task_type: str | None = typer.Option(
+            None, help="binary | single_choice | multiple_choice | open_findings"
+        ),
         report: Path | None = typer.Option(None, help="A text file with the report (findings, impression)."),
         answer: str | None = typer.Option(None, help="The reference answer, e.g. 'B'."),
         required_reviews: int | None = typer.Option(None, min=1),
@@ -64,8 +68,12 @@ def register(app: typer.Typer) -> None:
 
     @imp.command("predictions")
     def predictions(
-        file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON or JSONL, evaluation format."),
-        images_root: Path | None = typer.Option(None, help="Folder that the items' image_path is relative to."),
+        file: Path = typer.Argument(
+            ..., exists=True, dir_okay=False, help="JSON or JSONL, evaluation format."
+        ),
+        images_root: Path | None = typer.Option(
+            None, help="Folder that the items' image_path is relative to."
+        ),
         required_reviews: int | None = typer.Option(None, min=1),
         model: str | None = typer.Option(None, help="Name of the model that produced the predictions."),
     ) -> None:

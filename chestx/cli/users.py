@@ -46,7 +46,9 @@ def register(app: typer.Typer) -> None:
 
         with read_session(database()) as s:
             for u in services.list_users(session=s):
-                typer.echo(f"{u.id:>4}  {u.username:<24} {u.role.value:<10} {'active' if u.active else 'inactive'}")
+                typer.echo(
+                    f"{u.id:>4}  {u.username:<24} {u.role.value:<10} {'active' if u.active else 'inactive'}"
+                )
 
     @users.command("deactivate")
     def deactivate(name: str) -> None:
