@@ -3,9 +3,10 @@
 Contract: :func:`read_dicom` takes the file's bytes and returns the parsed dataset and its decoded
 single-frame grayscale pixel array, or raises :class:`ImageRejected`. pydicom and its decoder
 plugins raise many exception types on corrupt input (``InvalidDicomError``, ``EOFError``,
-``struct.error``, ``KeyError``, ``ValueError``, ``OverflowError``, ``MemoryError``...); every one is
-turned into a rejection here. Library messages are not quoted, because they may echo tag values
-(PHI); the rejection names the stage that failed and the exception type.
+``struct.error``, ``KeyError``, ``ValueError``, ``MemoryError``, even pyo3's ``PanicException``,
+which is not an ``Exception``); every one becomes a rejection here. Library messages are not
+quoted, because they may echo tag values (PHI): the rejection names the stage that failed and the
+exception type.
 
 The pixel limit is checked before anything is decoded, against the header's Rows x Columns and,
 for compressed transfer syntaxes, against the dimensions in the JPEG / JPEG 2000 codestream itself,
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import io
 import struct
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_fragments
 
-from review_db.imaging.errors import ImageRejected
+from review_db.imaging.errors import ImageRejected, rejecting
 
 GRAYSCALE = ("MONOCHROME1", "MONOCHROME2")
 # Body parts accepted as chest without a warning (BodyPartExamined is free-ish CS text).
@@ -45,25 +45,12 @@ def read_dicom(data: bytes, *, path: Path, max_pixels: int) -> tuple[Dataset, np
     Raises :class:`ImageRejected` for anything that is not one readable single-frame grayscale
     image within ``max_pixels``.
     """
-    # pydicom warns with tag values in the text (PHI would reach the logs): silence it here.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            ds = pydicom.dcmread(io.BytesIO(data))
-        except Exception as exc:  # noqa: BLE001 - any parser failure is a corrupt file
-            raise ImageRejected(path, f"is not a readable DICOM file ({type(exc).__name__})") from None
-        try:
-            _check_header(ds, path=path, max_pixels=max_pixels)
-        except ImageRejected:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a lazily parsed element may be corrupt
-            raise ImageRejected(path, f"has a corrupt DICOM header ({type(exc).__name__})") from None
-        try:
-            pixels = ds.pixel_array
-        except Exception as exc:  # noqa: BLE001 - decoder plugins raise their own types
-            raise ImageRejected(
-                path, f"has pixel data that cannot be decoded ({type(exc).__name__})"
-            ) from None
+    with rejecting(path, "is not a readable DICOM file"):
+        ds = pydicom.dcmread(io.BytesIO(data))
+    with rejecting(path, "has a corrupt DICOM header"):  # elements are parsed on first access
+        _check_header(ds, path=path, max_pixels=max_pixels)
+    with rejecting(path, "has pixel data that cannot be decoded"):
+        pixels = ds.pixel_array
     if pixels.ndim != 2 or pixels.shape != (ds.Rows, ds.Columns):
         raise ImageRejected(path, f"decodes to an array of shape {pixels.shape}, not one grayscale frame")
     return ds, pixels
@@ -122,10 +109,11 @@ def codestream_dims(pixel_data: bytes) -> tuple[int, int] | None:
     the header's Rows x Columns then bounds the decoder's output.
     """
     try:
-        first = next(generate_fragments(pixel_data))
+        fragments = generate_fragments(pixel_data)
+        next(fragments)  # the Basic Offset Table item
+        head = bytes(next(fragments)[:65536])
     except (StopIteration, ValueError, struct.error):
         return None
-    head = bytes(first[:65536])
     if head[:4] == b"\xff\x4f\xff\x51" and len(head) >= 24:  # J2K SOC + SIZ: Xsiz, Ysiz
         xsiz, ysiz, xo, yo = struct.unpack(">IIII", head[8:24])
         return xsiz - xo, ysiz - yo

@@ -25,7 +25,7 @@ from pydicom.dataset import Dataset
 
 from review_db.imaging import deid
 from review_db.imaging.dicom import content_warnings, is_dicom, normalise_view, read_dicom
-from review_db.imaging.errors import ImageRejected
+from review_db.imaging.errors import ImageRejected, rejecting
 from review_db.imaging.raster import encode_payload_png, read_raster
 from review_db.imaging.windows import RASTER_PARAMS, DisplayParams, Window, window_presets
 
@@ -126,12 +126,9 @@ def _prepare_dicom(
     data: bytes, *, path: Path, key: bytes, max_days: int, max_pixels: int, patient_id: str | None
 ) -> PreparedImage:
     ds, pixels = read_dicom(data, path=path, max_pixels=max_pixels)
-    try:
+    # A corrupt element surfaces only when it is first read, here or while writing the payload.
+    with rejecting(path, "cannot be de-identified"):
         return _describe_dicom(ds, pixels, key=key, max_days=max_days, patient_id=patient_id)
-    except ImageRejected:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a corrupt element surfaces when it is first read
-        raise ImageRejected(path, f"cannot be de-identified ({type(exc).__name__})") from None
 
 
 def _describe_dicom(

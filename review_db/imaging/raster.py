@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import io
 import struct
-import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from review_db.imaging.dicom import check_pixel_limit
-from review_db.imaging.errors import ImageRejected
+from review_db.imaging.errors import ImageRejected, rejecting
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SIXTEEN_BIT_PNG = "16-bit PNG is not supported; export as 8-bit or DICOM"
@@ -44,27 +43,22 @@ def read_raster(data: bytes, *, path: Path, max_pixels: int) -> tuple[np.ndarray
         raise ImageRejected(path, "is not a DICOM, PNG or JPEG file")
     if fmt == "png":
         _check_png_header(data, path=path, max_pixels=max_pixels)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Pillow's bomb warning: the limit is checked here
-        try:
+    try:
+        with rejecting(path, f"is not a readable {fmt.upper()}"):
             image = Image.open(io.BytesIO(data), formats=[fmt.upper()])
             width, height = image.size
-        except Image.DecompressionBombError:
+    except ImageRejected as error:
+        if "DecompressionBombError" in error.reason:  # Pillow's own ceiling, above any sane limit
             raise ImageRejected(path, "declares more pixels than any supported limit") from None
-        except Exception as exc:  # noqa: BLE001 - Pillow raises many types on corrupt headers
-            raise ImageRejected(path, f"is not a readable {fmt.upper()} ({type(exc).__name__})") from None
-        check_pixel_limit(path=path, width=width, height=height, max_pixels=max_pixels)
-        if getattr(image, "n_frames", 1) != 1:
-            raise ImageRejected(path, f"is an animated or multi-frame {fmt.upper()}; one frame is expected")
-        if image.mode.startswith("I;16") or image.mode == "I":
-            raise ImageRejected(path, SIXTEEN_BIT_PNG if fmt == "png" else "has 16-bit samples")
-        try:
-            image = ImageOps.exif_transpose(image)  # EXIF orientation is dropped below: apply it
-            pixels, found = _to_gray(image)
-        except Exception as exc:  # noqa: BLE001 - truncated or corrupt image data
-            raise ImageRejected(
-                path, f"has {fmt.upper()} data that cannot be decoded ({type(exc).__name__})"
-            ) from None
+        raise
+    check_pixel_limit(path=path, width=width, height=height, max_pixels=max_pixels)
+    if getattr(image, "n_frames", 1) != 1:
+        raise ImageRejected(path, f"is an animated or multi-frame {fmt.upper()}; one frame is expected")
+    if image.mode.startswith("I;16") or image.mode == "I":
+        raise ImageRejected(path, SIXTEEN_BIT_PNG if fmt == "png" else "has 16-bit samples")
+    with rejecting(path, f"has {fmt.upper()} data that cannot be decoded"):
+        image = ImageOps.exif_transpose(image)  # EXIF orientation is dropped below: apply it
+        pixels, found = _to_gray(image)
     return pixels, fmt, found
 
 
