@@ -1,0 +1,225 @@
+"""The in-process transformers backend: generation in a thread, text streamed as events.
+
+Contract: see :mod:`reasoner.backends.base`. ``HFBackend(model)`` loads any
+``AutoModelForImageTextToText`` with its processor (Qwen2-VL family without torchvision
+included) from a local directory or hub id, with an optional LoRA adapter, on CUDA+bf16 where
+available, else CPU+float32. ``stream()`` runs ``model.generate`` in a worker thread and maps
+the streamed text to events as it comes; generation stops at ``cancel`` (a StoppingCriteria
+checks it between tokens), and the thread is always joined before the generator returns.
+Generations are serialised: one model, one generation at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from reasoner.backends.base import BackendInfo, GenerationParams, ReasonRequest
+from reasoner.backends.hf_loading import LoadedModel, load_model
+from reasoner.errors import InputError
+from reasoner.events import Error, Event, EventMapper
+from reasoner.prompts import ChatPrompt
+
+
+def _streamer_class():
+    from transformers import TextIteratorStreamer
+
+    class DeltaStreamer(TextIteratorStreamer):
+        """TextIteratorStreamer that releases text after every token, with its time.
+
+        The stock streamer holds text back until the next space, which would delay the end of
+        every step by a token; here each token's text goes out as soon as it decodes to whole
+        characters (offsets as in text-generation-inference, so tokenizers that drop a leading
+        space when decoding alone still decode right). Queue items are ``(text, monotonic)``.
+        """
+
+        def __init__(self, tokenizer, **decode_kwargs):
+            super().__init__(tokenizer, skip_prompt=True, **decode_kwargs)
+            self.tokens: list[int] = []
+            self._prefix = self._read = 0
+
+        def put(self, value):
+            if self.skip_prompt and self.next_tokens_are_prompt:
+                self.next_tokens_are_prompt = False
+                return
+            self.tokens.extend(value.reshape(-1).tolist())
+            prefix = self.tokenizer.decode(self.tokens[self._prefix : self._read], **self.decode_kwargs)
+            text = self.tokenizer.decode(self.tokens[self._prefix :], **self.decode_kwargs)
+            if len(text) > len(prefix) and not text.endswith("\ufffd"):
+                self._prefix, self._read = self._read, len(self.tokens)
+                self.text_queue.put((text[len(prefix) :], time.monotonic()))
+
+        def end(self):
+            text = self.tokenizer.decode(self.tokens[self._prefix :], **self.decode_kwargs)
+            prefix = self.tokenizer.decode(self.tokens[self._prefix : self._read], **self.decode_kwargs)
+            if len(text) > len(prefix):
+                self.text_queue.put((text[len(prefix) :], time.monotonic()))
+            self.text_queue.put(self.stop_signal)
+
+    return DeltaStreamer
+
+
+def _cancel_criteria(events: tuple[threading.Event, ...]):
+    import torch
+    from transformers import StoppingCriteria
+
+    class Cancelled(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            stop = any(e.is_set() for e in events)
+            return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+
+    return Cancelled()
+
+
+def _as_rgb(image: Any) -> Any:
+    """A PIL image in RGB (16-bit and float images scaled to 8 bits), or InputError."""
+    import numpy as np
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        raise InputError(f"an image must be a PIL image, not {type(image).__name__}")
+    if image.mode in ("I", "I;16", "I;16B", "F"):
+        a = np.asarray(image, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        a = (a - lo) / (hi - lo or 1.0) * 255.0
+        image = Image.fromarray(a.astype(np.uint8))
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+class HFBackend:
+    """Reasoning with a local/hub transformers model (see the module docstring)."""
+
+    name = "hf"
+
+    def __init__(
+        self,
+        model: str | Path | LoadedModel,
+        *,
+        adapter: str | Path | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
+        logits_processor: Callable[[], Any] | None = None,
+    ) -> None:
+        """``logits_processor``: a factory of a fresh ``LogitsProcessorList`` per generation
+        (the offline demo uses it to script the tiny model's text; normally None)."""
+        self.loaded = (
+            model
+            if isinstance(model, LoadedModel)
+            else load_model(model, adapter=adapter, device=device, dtype=dtype)
+        )
+        self._logits_processor = logits_processor
+        self._lock = threading.Lock()
+        self.last_thread: threading.Thread | None = None  # the latest worker, for tests
+
+    def describe(self) -> BackendInfo:
+        import transformers
+
+        lm = self.loaded
+        return BackendInfo(
+            self.name,
+            lm.model_id,
+            {
+                "adapter": lm.adapter,
+                "device": lm.device,
+                "dtype": lm.dtype,
+                "model_type": lm.model_type,
+                "transformers": transformers.__version__,
+            },  # fmt: skip
+        )
+
+    # -- pieces that the benchmark reuses for its bare-generate baseline -----------------------
+
+    def prepare_inputs(self, chat: ChatPrompt) -> Any:
+        """Tokenised inputs (with pixel values) on the model's device; InputError if rejected."""
+        images = iter([_as_rgb(img) for img in chat.images])
+
+        def part(p: dict[str, Any]) -> dict[str, Any]:
+            return {"type": "image", "image": next(images)} if p.get("type") == "image" else p
+
+        messages = [{**m, "content": [part(p) for p in m["content"]]} for m in chat.messages]
+        try:
+            inputs = self.loaded.processor.apply_chat_template(
+                messages, tokenize=True, return_dict=True, add_generation_prompt=True, return_tensors="pt"
+            )
+        except (ValueError, TypeError, OSError, RuntimeError, IndexError) as exc:
+            raise InputError(f"the processor rejected the input: {exc}") from exc
+        return inputs.to(self.loaded.model.device)
+
+    def generate_kwargs(self, params: GenerationParams) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"max_new_tokens": params.max_new_tokens, "do_sample": params.do_sample}
+        if params.do_sample:
+            kwargs |= {"temperature": params.temperature, "top_p": params.top_p}
+        if params.repetition_penalty != 1.0:
+            kwargs["repetition_penalty"] = params.repetition_penalty
+        if self._logits_processor is not None:
+            kwargs["logits_processor"] = self._logits_processor()
+        return kwargs
+
+    # -- streaming -------------------------------------------------------------------------
+
+    def stream(self, request: ReasonRequest, *, cancel: threading.Event | None = None) -> Iterator[Event]:
+        mapper = EventMapper(options=request.task.options or None)
+        record = self._record(request.params)
+        try:
+            inputs = self.prepare_inputs(request.chat())
+        except (InputError, ValueError) as exc:
+            yield Error(str(exc), "input")
+            yield from mapper.finish("error", params=record)
+            return
+        with self._lock:
+            yield from self._generate(inputs, request.params, mapper, record, cancel)
+
+    def _record(self, params: GenerationParams) -> dict[str, Any]:
+        info = self.describe()
+        return {"backend": info.name, "model": info.model_id, **params.as_dict(), **info.params}
+
+    def _generate(
+        self, inputs, params: GenerationParams, mapper: EventMapper, record, cancel
+    ) -> Iterator[Event]:
+        import torch
+
+        stop = threading.Event()
+        streamer = _streamer_class()(self.loaded.processor.tokenizer, skip_special_tokens=True)
+        kwargs = self.generate_kwargs(params)
+        kwargs |= {"streamer": streamer, "stopping_criteria": [_cancel_criteria((stop, cancel or stop))]}
+        result: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                if params.seed is not None:
+                    torch.manual_seed(params.seed)
+                with torch.inference_mode():
+                    result["sequences"] = self.loaded.model.generate(**inputs, **kwargs)
+            except Exception as exc:  # reported as an Error event; the stream must still end
+                result["error"] = exc
+                streamer.text_queue.put(streamer.stop_signal)
+
+        worker = threading.Thread(target=work, name="reasoner-generate", daemon=True)
+        self.last_thread = worker
+        worker.start()
+        try:
+            for text, produced_at in iter(streamer.text_queue.get, streamer.stop_signal):
+                yield from mapper.feed(text, produced_at)
+        finally:  # also when the consumer closes the generator early
+            stop.set()
+            worker.join()
+        reason = self._finish_reason(result, inputs, params, cancel)
+        if "error" in result:
+            yield Error(f"generation failed: {result['error']}", "model")
+        record["generated_tokens"] = len(streamer.tokens)
+        yield from mapper.finish(reason, params=record)
+
+    def _finish_reason(self, result, inputs, params: GenerationParams, cancel) -> str:
+        if "error" in result:
+            return "error"
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
+        generated = result["sequences"][0, inputs["input_ids"].shape[1] :].tolist()
+        eos = self.loaded.model.generation_config.eos_token_id
+        eos = set(eos if isinstance(eos, list) else [eos])
+        if len(generated) >= params.max_new_tokens and not eos & set(generated[-1:]):
+            return "length"
+        return "stop"
