@@ -9,12 +9,14 @@ the VOI LUT or window and MONOCHROME1 inversion all cost one table lookup per pi
 The table itself is computed with pydicom's own ``apply_modality_lut`` and ``apply_voi_lut`` over
 every possible stored value (at most 65,536), never over the full frame in float64.
 
-Presets: the file's own window ("file"), "full" (0.5th..99.5th percentile of the image), "lung",
-"mediastinum" and "bone". Radiographs (CR/DX) carry no Hounsfield units, so the last three are
-fractions of that robust range, measured in "density" d from 0 (air, shown black) to 1 (densest,
-shown white): lung shows d 0..0.6, mediastinum 0.35..0.95, bone 0.5..1.0; for MONOCHROME1 the
-stored values run the other way and the fractions are mirrored. Images rescaled to HU
-(RescaleType "HU") get the classic CT windows instead.
+Presets: the file's own window ("file"), then "full", "lung", "mediastinum" and "bone". Radiographs
+(CR/DX) carry no Hounsfield units and their value ranges differ by detector and processing, so the
+last four are quantiles of the image's own values, ordered by density q (0 = air, shown black;
+1 = densest, shown white; MONOCHROME1 stores them the other way round): full shows q 0.005..0.995,
+lung 0.02..0.70 (parenchyma spread over the gray scale, mediastinum white), mediastinum
+0.45..0.995 (heart, spine and soft tissue; lungs black), bone 0.30..0.98. These were chosen by
+looking at RG1 (pydicom-data's chest CR); they are starting points that the viewer's window
+sliders refine. Images rescaled to HU (RescaleType "HU") get the classic CT windows instead.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from pydicom.sequence import Sequence
 
 Window = tuple[float, float]  # (center, width) in modality-LUT output units
 
-# (center, width) as fractions of the robust range, in density (see the module docstring).
-DENSITY_PRESETS: dict[str, tuple[float, float]] = {
-    "lung": (0.30, 0.60),
-    "mediastinum": (0.65, 0.60),
-    "bone": (0.75, 0.50),
+# Density quantiles (low, high) each preset shows (see the module docstring).
+DENSITY_QUANTILES: dict[str, tuple[float, float]] = {
+    "full": (0.005, 0.995),
+    "lung": (0.02, 0.70),
+    "mediastinum": (0.45, 0.995),
+    "bone": (0.30, 0.98),
 }
 HU_PRESETS: dict[str, Window] = {
     "lung": (-600.0, 1500.0),
@@ -100,25 +103,23 @@ def window_presets(pixels: np.ndarray, params: DisplayParams) -> dict[str, Windo
     presets: dict[str, Window] = {}
     if params.file_window is not None:
         presets["file"] = params.file_window
-    lo, hi = robust_range(pixels, params)
-    span = max(hi - lo, 1.0)
-    presets["full"] = (round(lo + span / 2, 3), round(span, 3))
-    if params.rescale_type == "HU":
-        presets.update(HU_PRESETS)
-        return presets
-    for name, (center_d, width_d) in DENSITY_PRESETS.items():
-        center = hi - center_d * span if params.inverted else lo + center_d * span
-        presets[name] = (round(center, 3), round(width_d * span, 3))
+    quantiles = sorted({q for pair in DENSITY_QUANTILES.values() for q in pair})
+    values = dict(zip(quantiles, density_quantiles(pixels, params, quantiles), strict=True))
+    for name, (q_low, q_high) in DENSITY_QUANTILES.items():
+        low, high = sorted((values[q_low], values[q_high]))
+        presets[name] = (round((low + high) / 2, 3), round(max(high - low, 1.0), 3))
+        if params.rescale_type == "HU" and name in HU_PRESETS:
+            presets[name] = HU_PRESETS[name]
     return presets
 
 
-def robust_range(pixels: np.ndarray, params: DisplayParams) -> tuple[float, float]:
-    """0.5th and 99.5th percentiles of the modality-LUT output, from a subsample of ~65k pixels."""
+def density_quantiles(pixels: np.ndarray, params: DisplayParams, quantiles: list[float]) -> list[float]:
+    """Modality-LUT values at the given density quantiles, from a subsample of ~65k pixels."""
     step = max(1, int(np.sqrt(pixels.size / 65536)))
     sample = stored_values(pixels[::step, ::step].astype(np.int64), params)
     values = apply_modality_lut(sample, _lut_dataset(params, None))
-    lo, hi = np.percentile(values, [0.5, 99.5])
-    return float(lo), float(hi)
+    percents = [100 * (1 - q if params.inverted else q) for q in quantiles]
+    return [float(v) for v in np.percentile(values, percents)]
 
 
 def resolve_window(
@@ -126,17 +127,17 @@ def resolve_window(
 ) -> tuple[str, Window | None]:
     """The preset actually used and its window; None means the file's VOI LUT sequence.
 
-    An explicit ``center`` and ``width`` win over the preset ("custom"). "default" is the file's
-    VOI LUT, else its window, else "full".
+    An explicit ``center`` and ``width`` win over the preset ("custom"). "default" and "file" are
+    the file's VOI LUT, else its window, else "full".
     """
     if center is not None and width is not None:
         return "custom", (float(center), max(float(width), 1.0))
-    if preset == "default":
+    if preset in ("default", "file"):
         if params.voi_lut is not None:
             return "file", None
-        preset = "file" if params.file_window is not None else "full"
-    if preset == "file" and params.file_window is not None:
-        return "file", params.file_window
+        if params.file_window is not None:
+            return "file", params.file_window
+        preset = "full"
     presets = window_presets(pixels, params)
     if preset not in presets:
         raise ValueError(f"unknown window preset {preset!r}; choose from {', '.join(PRESET_NAMES)}")
