@@ -20,7 +20,7 @@ from typing import Any
 from reasoner.backends.base import BackendInfo, GenerationParams, ReasonRequest
 from reasoner.backends.hf_loading import LoadedModel, load_model
 from reasoner.errors import InputError
-from reasoner.events import Error, Event, EventMapper
+from reasoner.events import Error, Event, EventMapper, FinishReason
 from reasoner.prompts import ChatPrompt
 
 
@@ -179,12 +179,42 @@ class HFBackend:
     def _generate(
         self, inputs, params: GenerationParams, mapper: EventMapper, record, cancel
     ) -> Iterator[Event]:
+        generation = Generation(self, inputs, params, cancel)
+        for text, produced_at in generation:
+            yield from mapper.feed(text, produced_at)
+        if generation.error is not None:
+            yield Error(f"generation failed: {generation.error}", "model")
+        record["generated_tokens"] = generation.n_tokens
+        yield from mapper.finish(generation.finish_reason, params=record)
+
+    def generate_text(
+        self, chat: ChatPrompt, params: GenerationParams, *, cancel: threading.Event | None = None
+    ) -> Generation:
+        """Text deltas for ``chat`` without step parsing (the test HTTP server uses this)."""
+        return Generation(self, self.prepare_inputs(chat), params, cancel)
+
+
+class Generation:
+    """One ``model.generate`` in a worker thread; iterate for ``(text, monotonic time)`` deltas.
+
+    After iteration: ``finish_reason`` ("stop", "length", "cancelled", "error"), ``error`` and
+    ``n_tokens``. The worker is joined when iteration ends, also when the consumer stops early.
+    """
+
+    def __init__(self, backend: HFBackend, inputs: Any, params: GenerationParams, cancel) -> None:
+        self.backend, self.inputs, self.params, self.cancel = backend, inputs, params, cancel
+        self.error: Exception | None = None
+        self.finish_reason: FinishReason = "error"
+        self.n_tokens = 0
+
+    def __iter__(self) -> Iterator[tuple[str, float]]:
         import torch
 
         stop = threading.Event()
-        streamer = _streamer_class()(self.loaded.processor.tokenizer, skip_special_tokens=True)
-        kwargs = self.generate_kwargs(params)
-        kwargs |= {"streamer": streamer, "stopping_criteria": [_cancel_criteria((stop, cancel or stop))]}
+        loaded, params = self.backend.loaded, self.params
+        streamer = _streamer_class()(loaded.processor.tokenizer, skip_special_tokens=True)
+        kwargs = self.backend.generate_kwargs(params)
+        kwargs |= {"streamer": streamer, "stopping_criteria": [_cancel_criteria((stop, self.cancel or stop))]}
         result: dict[str, Any] = {}
 
         def work() -> None:
@@ -192,34 +222,31 @@ class HFBackend:
                 if params.seed is not None:
                     torch.manual_seed(params.seed)
                 with torch.inference_mode():
-                    result["sequences"] = self.loaded.model.generate(**inputs, **kwargs)
-            except Exception as exc:  # reported as an Error event; the stream must still end
+                    result["sequences"] = loaded.model.generate(**self.inputs, **kwargs)
+            except Exception as exc:  # reported by the consumer; the stream must still end
                 result["error"] = exc
                 streamer.text_queue.put(streamer.stop_signal)
 
         worker = threading.Thread(target=work, name="reasoner-generate", daemon=True)
-        self.last_thread = worker
+        self.backend.last_thread = worker
         worker.start()
         try:
-            for text, produced_at in iter(streamer.text_queue.get, streamer.stop_signal):
-                yield from mapper.feed(text, produced_at)
+            yield from iter(streamer.text_queue.get, streamer.stop_signal)
         finally:  # also when the consumer closes the generator early
             stop.set()
             worker.join()
-        reason = self._finish_reason(result, inputs, params, cancel)
-        if "error" in result:
-            yield Error(f"generation failed: {result['error']}", "model")
-        record["generated_tokens"] = len(streamer.tokens)
-        yield from mapper.finish(reason, params=record)
+        self.n_tokens = len(streamer.tokens)
+        self.error = result.get("error")
+        self.finish_reason = self._finish_reason(result)
 
-    def _finish_reason(self, result, inputs, params: GenerationParams, cancel) -> str:
+    def _finish_reason(self, result: dict[str, Any]) -> FinishReason:
         if "error" in result:
             return "error"
-        if cancel is not None and cancel.is_set():
+        if self.cancel is not None and self.cancel.is_set():
             return "cancelled"
-        generated = result["sequences"][0, inputs["input_ids"].shape[1] :].tolist()
-        eos = self.loaded.model.generation_config.eos_token_id
+        generated = result["sequences"][0, self.inputs["input_ids"].shape[1] :].tolist()
+        eos = self.backend.loaded.model.generation_config.eos_token_id
         eos = set(eos if isinstance(eos, list) else [eos])
-        if len(generated) >= params.max_new_tokens and not eos & set(generated[-1:]):
+        if len(generated) >= self.params.max_new_tokens and not eos & set(generated[-1:]):
             return "length"
         return "stop"
