@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from migrations.env_opts import include_object
 from review_db.engine import make_engine
 from review_db.models import Base
 
@@ -20,6 +21,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         compare_type=True,
         # SQLite cannot ALTER most things: batch mode recreates the table instead.
         render_as_batch=True,
+        include_object=include_object,
         literal_binds=connection is None,
     )
 

@@ -105,6 +105,24 @@ def record(
     )
 
 
+def record_insert(session: Session, *, entity: str, entity_id: str, values: dict[str, Any]) -> None:
+    """Audit a row inserted with a Core statement (which bypasses the flush listener below)."""
+    from review_db.models import AuditLog
+
+    row = {k: ("***" if k in REDACTED else _jsonable(v)) for k, v in values.items()}
+    session.execute(
+        insert(AuditLog).values(
+            actor=actor_of(session),
+            action="insert",
+            entity=entity,
+            entity_id=entity_id,
+            before=None,
+            after=row,
+            at=dt.datetime.now(dt.UTC),
+        )
+    )
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     from review_db.models import AuditLog

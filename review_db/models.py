@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    desc,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
@@ -136,7 +137,9 @@ class Case(Versioned, Base):
     """A question about a study (and, for temporal tasks, a prior study)."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_status_id", "status", "id"),)
+    # The worklist walks open cases in (priority desc, id) order and stops at the first match.
+    # Column order and directions match that ORDER BY, so neither database sorts.
+    __table_args__ = (Index("ix_cases_worklist", "status", desc("priority"), "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # None for imported predictions whose image is not available: the reasoning can still be

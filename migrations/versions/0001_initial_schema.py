@@ -231,7 +231,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("external_id", name=op.f("uq_cases_external_id")),
     )
     with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.create_index("ix_cases_status_id", ["status", "id"], unique=False)
+        batch_op.create_index("ix_cases_worklist", ["status", sa.desc("priority"), "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_study_id"), ["study_id"], unique=False)
 
     op.create_table(
@@ -496,7 +496,7 @@ def downgrade() -> None:
     op.drop_table("login_sessions")
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cases_study_id"))
-        batch_op.drop_index("ix_cases_status_id")
+        batch_op.drop_index("ix_cases_worklist")
 
     op.drop_table("cases")
     op.drop_table("users")

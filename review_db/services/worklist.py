@@ -70,6 +70,25 @@ def worklist(
     return list(session.scalars(ordered)), total
 
 
+def _held_case(session: Session, reviewer_id: int, now: dt.datetime) -> Case | None:
+    """A case this reviewer holds an unexpired lease on and has not reviewed yet."""
+    held = session.scalars(
+        select(CaseLock.case_id)
+        .where(CaseLock.reviewer_id == reviewer_id, CaseLock.expires_at > now)
+        .order_by(CaseLock.acquired_at)
+    ).all()  # a reviewer holds few leases: look them up one by one through the indexes
+    for case_id in held:
+        reviewed = session.scalar(
+            select(ChainReview.id)
+            .join(Chain, Chain.id == ChainReview.chain_id)
+            .where(Chain.case_id == case_id, ChainReview.reviewer_id == reviewer_id)
+            .limit(1)
+        )
+        if reviewed is None:
+            return session.get(Case, case_id)
+    return None
+
+
 def next_case(
     *,
     session: Session,
@@ -80,15 +99,25 @@ def next_case(
 ) -> Case | None:
     """Claim and return the next case for this reviewer, or None when nothing is waiting.
 
-    If another reviewer claims the chosen case in between, the next candidate is tried.
+    A case the reviewer already holds comes first. Otherwise the first waiting case in
+    (priority, id) order: an index walk that stops at the first match, so the cost does not
+    grow with the size of the database. If another reviewer claims the chosen case in between,
+    the next candidate is tried.
     """
+    now = utcnow()
+    if flt == WorklistFilter():
+        held = _held_case(session, reviewer_id, now)
+        if held is not None:
+            claim_case(session=session, case_id=held.id, reviewer_id=reviewer_id, lease=lease)
+            return held
     skipped: list[int] = []
     for _ in range(attempts):
-        cases, _total = worklist(session=session, reviewer_id=reviewer_id, flt=flt, limit=1 + len(skipped))
-        candidates = [c for c in cases if c.id not in skipped]
-        if not candidates:
+        query = _waiting_for(reviewer_id, now, flt).order_by(Case.priority.desc(), Case.id).limit(1)
+        if skipped:
+            query = query.where(Case.id.not_in(skipped))
+        case = session.scalar(query)
+        if case is None:
             return None
-        case = candidates[0]
         try:
             claim_case(session=session, case_id=case.id, reviewer_id=reviewer_id, lease=lease)
         except CaseLocked:
