@@ -1,0 +1,20 @@
+"""``chestx serve``: the web app, the same as ``python app.py``."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        host: str = typer.Option(None, "--host", help="Address to listen on (default CHESTX_HOST)."),
+        port: int = typer.Option(None, "--port", help="Port (default CHESTX_PORT)."),
+        demo: bool = typer.Option(
+            True, "--demo/--no-demo", help="Seed the offline demo (accounts and cases)."
+        ),
+    ) -> None:
+        """Serve the review app (creates and migrates a SQLite database on first use)."""
+        import app as web_app  # app.py at the repository root (installed as a module)
+
+        web_app.serve(host=host, port=port, demo=demo)

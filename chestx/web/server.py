@@ -1,0 +1,91 @@
+"""Assemble the web app: FastAPI routes, one Gradio Blocks per page, and the login wall.
+
+Contract: :func:`create_app` returns a FastAPI app with
+
+- ``/login``, ``/logout``, ``/``: our own login (:mod:`chestx.web.login`);
+- ``/img/{case_id}``: the authorised image route (:mod:`chestx.web.images`);
+- ``/review/``, ``/teach/``, ``/dashboards/``, ``/export/``, ``/admin/``: one Gradio Blocks each,
+  mounted with ``gr.mount_gradio_app``; a page's Blocks, queue and API live under its path, so
+  the middleware can refuse a whole page (API included) to a role by path;
+- :class:`chestx.web.auth.AuthMiddleware` in front of all of it.
+
+It touches no global state: several apps (tests, the benchmark) can live in one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gradio as gr
+from fastapi import FastAPI
+
+from chestx.settings import Settings
+from chestx.web import images, login
+from chestx.web.admin_page import build_admin_page
+from chestx.web.auth import AuthMiddleware, LoginResolver
+from chestx.web.common import css, head
+from chestx.web.context import AppContext, BackendFactory
+from chestx.web.dashboard_page import build_dashboard_page
+from chestx.web.export_page import build_export_page
+from chestx.web.generation import default_backend_factory
+from chestx.web.review_page import build_review_page
+from chestx.web.teach_page import build_teach_page
+from review_db.engine import session_factory
+from review_db.imaging import RenderCache
+from review_db.types import Role
+
+# path -> (page builder, roles besides admin that may open it)
+PAGES: dict[str, tuple[Callable[[AppContext], gr.Blocks], frozenset[Role]]] = {
+    "/review": (build_review_page, frozenset({Role.reviewer})),
+    "/teach": (build_teach_page, frozenset({Role.educator})),
+    "/dashboards": (build_dashboard_page, frozenset({Role.researcher})),
+    "/export": (build_export_page, frozenset({Role.researcher})),
+    "/admin": (build_admin_page, frozenset()),
+}
+
+
+def _gradio_user(request) -> str | None:  # noqa: ANN001 - fastapi.Request
+    """Gradio's view of the login: the middleware has already resolved it."""
+    user = (request.scope.get("state") or {}).get("chestx_user")
+    return user.username if user is not None else None
+
+
+def create_app(
+    settings: Settings,
+    *,
+    backend_factory: BackendFactory | None = default_backend_factory,
+    demo_hint: str = "",
+) -> FastAPI:
+    """The whole web app for ``settings`` (the database must already be migrated)."""
+    factory = session_factory(settings)
+    ctx = AppContext(
+        settings=settings,
+        factory=factory,
+        resolver=LoginResolver(factory),
+        render_cache=RenderCache(max(1, settings.render_cache_items)),
+        backend_factory=backend_factory,
+        demo_hint=demo_hint,
+    )
+    app = FastAPI(title="ChestX Review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(login.router(ctx))
+    app.include_router(images.router(ctx))
+    theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate")
+    for path, (build, _roles) in PAGES.items():
+        gr.mount_gradio_app(
+            app,
+            build(ctx),
+            path=path,
+            auth_dependency=_gradio_user,
+            footer_links=[],
+            run_history=False,
+            show_error=True,
+            max_file_size=settings.max_upload_bytes,
+            theme=theme,
+            css=css(),
+            head=head(),
+        )
+    app.add_middleware(
+        AuthMiddleware, resolver=ctx.resolver, page_roles={path: roles for path, (_b, roles) in PAGES.items()}
+    )
+    app.state.chestx = ctx
+    return app

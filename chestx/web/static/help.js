@@ -1,0 +1,77 @@
+// The keyboard help overlay: "?" shows it, Esc or "?" hides it. Built with DOM calls only.
+(() => {
+  if (window.cxHelp) return;
+  const KEYS = [
+    ["j / k", "Next / previous step"],
+    ["a", "Accept the step"],
+    ["c", "Correct the step (edit inline; Enter saves)"],
+    ["r", "Reject the step (then an optional reason)"],
+    ["m", "Comment on the step"],
+    ["i", "Add a missing step after this one"],
+    ["Ctrl+Enter", "Submit the review"],
+    ["1 – 5", "Window presets: default, lung, mediastinum, bone, full"],
+    ["+ / − / 0", "Zoom in / out / fit"],
+    ["Shift+drag", "Window / level on the image"],
+    ["?", "Show or hide this help"],
+    ["Esc", "Close an editor or this help"],
+  ];
+  let box = null;
+
+  function build() {
+    box = document.createElement("div");
+    box.id = "cx-help";
+    box.setAttribute("role", "dialog");
+    box.setAttribute("aria-modal", "true");
+    box.setAttribute("aria-label", "Keyboard shortcuts");
+    const panel = document.createElement("div");
+    panel.className = "cx-help-panel";
+    const h = document.createElement("h2");
+    h.textContent = "Keyboard shortcuts";
+    const table = document.createElement("table");
+    for (const [k, v] of KEYS) {
+      const tr = table.insertRow();
+      const kc = tr.insertCell();
+      const kb = document.createElement("kbd");
+      kb.textContent = k;
+      kc.appendChild(kb);
+      tr.insertCell().textContent = v;
+    }
+    const close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "Close (Esc)";
+    close.addEventListener("click", hide);
+    panel.append(h, table, close);
+    box.appendChild(panel);
+    box.addEventListener("click", (e) => {
+      if (e.target === box) hide();
+    });
+    document.body.appendChild(box);
+  }
+
+  function show() {
+    if (!box) build();
+    box.hidden = false;
+    box.querySelector("button").focus();
+  }
+
+  function hide() {
+    if (box) box.hidden = true;
+  }
+
+  window.cxHelp = () => (box && !box.hidden ? hide() : show());
+  document.addEventListener("keydown", (e) => {
+    const t = e.target;
+    const typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable);
+    if (e.key === "Escape" && box && !box.hidden) {
+      hide();
+      e.preventDefault();
+    } else if (e.key === "?" && !typing) {
+      window.cxHelp();
+      e.preventDefault();
+    }
+  });
+  document.addEventListener("click", (e) => {
+    const b = e.target.closest && e.target.closest("[data-help]");
+    if (b) window.cxHelp();
+  });
+})();
