@@ -35,7 +35,7 @@ def add_study(
         root=image_root, sha256=prepared.sha256, suffix=prepared.suffix, payload=prepared.payload
     )
     if created:
-        on_rollback(session, lambda: remove_payload(root=image_root, rel_path=rel_path))
+        on_rollback(session, lambda: remove_payload(root=image_root, relative_path=rel_path))
     study = Study(
         image_sha256=prepared.sha256,
         stored_path=str(rel_path),

@@ -50,19 +50,25 @@ def try_insert(session: Session, obj: Any) -> bool:
     return True
 
 
-def on_rollback(session: Session, fn: Callable[[], None]) -> None:
-    """Run ``fn`` if the session's current root transaction rolls back (e.g. remove a new file)."""
-    root = session.get_transaction()
+_ROLLBACK_HOOKS = "chestx_on_rollback"
 
-    def _rolled_back(_sess: Session, previous) -> None:  # noqa: ANN001
-        if previous is root:
-            _forget()
+
+def on_rollback(session: Session, fn: Callable[[], None]) -> None:
+    """Run ``fn`` if the session's current transaction rolls back (e.g. remove a new file).
+
+    The callbacks live in ``session.info`` and are run or dropped by the two listeners below,
+    which are registered once for every Session (removing listeners mid-dispatch is not safe).
+    """
+    session.info.setdefault(_ROLLBACK_HOOKS, []).append(fn)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _run_rollback_hooks(session: Session, previous_transaction) -> None:  # noqa: ANN001
+    if previous_transaction.parent is None:  # the outermost transaction, not a savepoint
+        for fn in session.info.pop(_ROLLBACK_HOOKS, []):
             fn()
 
-    def _forget(*_args: Any) -> None:
-        for name, hook in (("after_soft_rollback", _rolled_back), ("after_commit", _forget)):
-            if event.contains(session, name, hook):
-                event.remove(session, name, hook)
 
-    event.listen(session, "after_soft_rollback", _rolled_back)
-    event.listen(session, "after_commit", _forget)
+@event.listens_for(Session, "after_commit")
+def _drop_rollback_hooks(session: Session) -> None:
+    session.info.pop(_ROLLBACK_HOOKS, None)
