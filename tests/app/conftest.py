@@ -1,0 +1,209 @@
+"""The real app, served by uvicorn in a thread on a free port over a temporary SQLite database.
+
+Fixtures: ``live`` (one server per test module: its URL, settings and session factory, and
+helpers to add users and cases through the real services), ``browser`` (Debian's chromium
+through Playwright, skipped when it is absent), ``new_page`` (a page in a fresh browser context,
+screenshotted into test-artifacts/ when the test fails).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Live:
+    """A running app and what tests need to drive it."""
+
+    url: str
+    settings: object
+    factory: object
+    app: object
+
+    def user(self, name: str, role: str = "reviewer") -> int:
+        from review_db import services
+        from review_db.engine import session_scope
+
+        with session_scope(self.factory, actor="test") as s:
+            return services.add_user(session=s, username=name, password=PASSWORD, role=role).id
+
+    def case(self, steps: tuple[str, ...], **over) -> tuple[int, int, list[int]]:
+        """A case on the demo's real radiograph with a chain of ``steps``: (case, chain, step ids)."""
+        from sqlalchemy import select
+
+        from review_db import services
+        from review_db.engine import session_scope
+        from review_db.models import Study
+
+        with session_scope(self.factory, actor="test") as s:
+            study = s.scalars(select(Study).order_by(Study.id)).first()
+            case = services.create_case(
+                session=s,
+                study_id=study.id if study else None,
+                task_type=over.pop("task_type", "single_choice"),
+                question=over.pop("question", "Which finding is present?"),
+                options=over.pop("options", ["No acute findings", "Nodules", "Effusion"]),
+                reference_answer=over.pop("reference_answer", "B"),
+                priority=over.pop("priority", 100),
+                **over,
+            )
+            chain = services.add_chain(
+                session=s, case_id=case.id, steps=list(steps), final_answer="B", source="imported"
+            )
+            return case.id, chain.id, [st.id for st in sorted(chain.steps, key=lambda x: x.position)]
+
+    def login_cookie(self, name: str, password: str = PASSWORD) -> str:
+        import httpx
+
+        form = {"username": name, "password": password}
+        r = httpx.post(f"{self.url}/login", data=form, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return r.cookies["chestx_session"]
+
+
+def serve(app, port: int) -> tuple[object, threading.Thread]:  # noqa: ANN001
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the app did not start")
+        time.sleep(0.05)
+    return server, thread
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The app with the demo seeded, on a fresh SQLite database (one per test module)."""
+    import app as web_app
+    from chestx.settings import Settings
+    from review_db.engine import session_factory
+
+    home = tmp_path_factory.mktemp("home")
+    settings = Settings(home=home, pseudonym_key="test-key-0123456789", database_url=None)
+    web_app.prepare_database(settings)
+    hint = web_app.seed_demo(settings)
+    application = web_app.build_app(settings, demo_hint=hint, backend_factory=fake_backend_factory)
+    port = free_port()
+    server, thread = serve(application, port)
+    yield Live(f"http://127.0.0.1:{port}", settings, session_factory(settings), application)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+SCRIPTED = (
+    "<think>The lungs are clear. The heart size is normal. No effusion is seen.</think><answer>A</answer>"
+)
+
+
+class ScriptedBackend:
+    """A model stand-in that streams a fixed output through the reasoner's real event mapper."""
+
+    name = "scripted"
+
+    def describe(self):  # noqa: ANN201
+        from reasoner.backends.base import BackendInfo
+
+        return BackendInfo("hf", "scripted-test-model", {})
+
+    def stream(self, request, *, cancel=None):  # noqa: ANN001, ANN201
+        from reasoner.events import EventMapper
+
+        mapper = EventMapper(options=request.task.options or None)
+        for i in range(0, len(SCRIPTED), 7):
+            if cancel is not None and cancel.is_set():
+                yield from mapper.finish("cancelled")
+                return
+            time.sleep(0.01)
+            yield from mapper.feed(SCRIPTED[i : i + 7])
+        yield from mapper.finish("stop")
+
+
+def fake_backend_factory(settings) -> ScriptedBackend:  # noqa: ANN001
+    return ScriptedBackend()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def new_page(browser, request: pytest.FixtureRequest) -> Iterator[Callable[[], object]]:  # noqa: ANN001
+    """Pages in fresh contexts (separate cookies); all are screenshotted when the test fails."""
+    contexts = []
+    pages = []
+
+    def make() -> object:
+        ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+        ctx.set_default_timeout(20_000)
+        page = ctx.new_page()
+        contexts.append(ctx)
+        pages.append(page)
+        return page
+
+    request.node._chestx_pages = pages
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    pages = getattr(item, "_chestx_pages", [])
+    ARTIFACTS.mkdir(exist_ok=True)
+    for i, page in enumerate(pages):
+        with contextlib.suppress(Exception):  # a closed page cannot be photographed; the failure stands
+            page.screenshot(path=str(ARTIFACTS / f"{item.name}-{i}.png"), full_page=True)
+
+
+def login(page, live: Live, name: str, password: str = PASSWORD, path: str = "/review/") -> None:  # noqa: ANN001
+    page.goto(live.url + path)
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
