@@ -102,8 +102,10 @@ def step_body(step: str) -> str:
 class StepStream:
     """The parser, fed incrementally: ``feed(delta) -> [Piece]``, then ``finish() -> ParsedChain``."""
 
-    def __init__(self, *, options: Sequence[str] | None = None) -> None:
+    def __init__(self, *, options: Sequence[str] | None = None, pieces: bool = True) -> None:
+        """``pieces=False`` skips the incremental text pieces (the batch parser needs none)."""
         self.options = tuple(options) if options else None
+        self._want_pieces = pieces
         self._raw: list[str] = []
         self._pending_raw = ""  # raw text held while the chat template is undecided
         self._templated: bool | None = None
@@ -261,6 +263,8 @@ class StepStream:
         self._on_spans(self._seg.close(), pieces, pending=False)
 
     def _on_spans(self, spans: list[tuple[int, int]], pieces: list[Piece], *, pending: bool = True) -> None:
+        if not self._want_pieces:
+            return
         text = self._seg.text
         index = len(self._seg.spans) - len(spans)
         for start, end in spans:
@@ -317,6 +321,6 @@ def parse_output(raw: str, *, options: Sequence[str] | None = None) -> ParsedCha
     ``options`` are the option texts in order (letters A, B, ...); with them, answers are checked
     against the options and an answer given as option text is mapped to its letter.
     """
-    stream = StepStream(options=options)
+    stream = StepStream(options=options, pieces=False)
     stream.feed(raw)
     return stream.finish()

@@ -101,12 +101,16 @@ def is_short(fragment: str, *, at_line_end: bool) -> bool:
     """True for fragments that join the next step: markers, lead-ins, bare headings."""
     if _LONG_WORD.search(fragment) is None:  # "1.", "No.", "A)": nothing that reads as a step
         return True
-    words = sum(1 for _ in itertools.islice(_WORDS.finditer(fragment), 6))  # 6 decides every rule
     tail = fragment.rstrip()
-    if tail.endswith(":") and words <= 5:
-        return True
-    heading = at_line_end and words <= 3 and not tail.endswith((".", "!", "?"))
-    return heading and not _MARKER.match(fragment.lstrip() + " ")
+    if tail.endswith(":"):
+        return _count_words(fragment) <= 5
+    if not at_line_end or tail.endswith((".", "!", "?")):
+        return False  # the common case: a sentence; no need to count its words
+    return _count_words(fragment) <= 3 and not _MARKER.match(fragment.lstrip() + " ")
+
+
+def _count_words(fragment: str) -> int:
+    return sum(1 for _ in itertools.islice(_WORDS.finditer(fragment), 6))  # 6 decides every rule
 
 
 class Segmenter:

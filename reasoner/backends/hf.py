@@ -40,24 +40,26 @@ def _streamer_class():
             super().__init__(tokenizer, skip_prompt=True, **decode_kwargs)
             self.tokens: list[int] = []
             self._prefix = self._read = 0
+            self._prefix_len = 0  # len(decode(tokens[_prefix:_read])), kept to decode once a token
 
         def put(self, value):
             if self.skip_prompt and self.next_tokens_are_prompt:
                 self.next_tokens_are_prompt = False
                 return
             self.tokens.extend(value.reshape(-1).tolist())
-            prefix = self.tokenizer.decode(self.tokens[self._prefix : self._read], **self.decode_kwargs)
-            text = self.tokenizer.decode(self.tokens[self._prefix :], **self.decode_kwargs)
-            if len(text) > len(prefix) and not text.endswith("\ufffd"):
-                self._prefix, self._read = self._read, len(self.tokens)
-                self.text_queue.put((text[len(prefix) :], time.monotonic()))
+            self._release(final=False)
 
         def end(self):
-            text = self.tokenizer.decode(self.tokens[self._prefix :], **self.decode_kwargs)
-            prefix = self.tokenizer.decode(self.tokens[self._prefix : self._read], **self.decode_kwargs)
-            if len(text) > len(prefix):
-                self.text_queue.put((text[len(prefix) :], time.monotonic()))
+            self._release(final=True)
             self.text_queue.put(self.stop_signal)
+
+        def _release(self, *, final: bool) -> None:
+            text = self.tokenizer.decode(self.tokens[self._prefix :], **self.decode_kwargs)
+            if len(text) > self._prefix_len and (final or not text.endswith("\ufffd")):
+                self.text_queue.put((text[self._prefix_len :], time.monotonic()))
+                self._prefix, self._read = self._read, len(self.tokens)
+                tail = self.tokenizer.decode(self.tokens[self._prefix : self._read], **self.decode_kwargs)
+                self._prefix_len = len(tail)
 
     return DeltaStreamer
 
@@ -180,7 +182,7 @@ class HFBackend:
         self, inputs, params: GenerationParams, mapper: EventMapper, record, cancel
     ) -> Iterator[Event]:
         generation = Generation(self, inputs, params, cancel)
-        for text, produced_at in generation:
+        for text, produced_at in generation.batched():
             yield from mapper.feed(text, produced_at)
         if generation.error is not None:
             yield Error(f"generation failed: {generation.error}", "model")
@@ -213,6 +215,7 @@ class Generation:
         stop = threading.Event()
         loaded, params = self.backend.loaded, self.params
         streamer = _streamer_class()(loaded.processor.tokenizer, skip_special_tokens=True)
+        self._queue = streamer.text_queue
         kwargs = self.backend.generate_kwargs(params)
         kwargs |= {"streamer": streamer, "stopping_criteria": [_cancel_criteria((stop, self.cancel or stop))]}
         result: dict[str, Any] = {}
@@ -238,6 +241,22 @@ class Generation:
         self.n_tokens = len(streamer.tokens)
         self.error = result.get("error")
         self.finish_reason = self._finish_reason(result)
+
+    def batched(self) -> Iterator[tuple[str, float]]:
+        """Like iterating, but joins the deltas already waiting when the consumer falls behind
+        (fewer parser calls under load); the time is the first one's, so latency is not flattered."""
+        queue = None
+        pending: list[tuple[str, float]] = []
+        for item in self:
+            pending.append(item)
+            queue = queue or self._queue
+            while not queue.empty():
+                nxt = queue.queue[0]
+                if nxt is None:
+                    break
+                pending.append(queue.get_nowait())
+            yield "".join(t for t, _ in pending), pending[0][1]
+            pending = []
 
     def _finish_reason(self, result: dict[str, Any]) -> FinishReason:
         if "error" in result:

@@ -1,0 +1,206 @@
+"""Benchmark of the reasoner (issue 3): streaming overhead, step-done latency, parser throughput.
+
+Run: ``python bench/bench_reasoner.py [--runs 10] [--write]`` (``--write`` updates the
+"## Reasoner (issue 3)" section of bench/RESULTS.md).
+
+1. Streaming overhead: end-to-end time through ``HFBackend.stream`` (processor, generation in a
+   worker thread, per-token streaming, step parsing, events) vs bare ``apply_chat_template`` +
+   ``model.generate`` + decode, same tiny model, parameters and seed; asserts the same tokens.
+   Both run generate in a worker thread: on this machine a generate called from the main thread
+   was up to 10x slower (glibc's main malloc arena), which would flatter the backend.
+   The tiny model's text is scripted by a logits processor (identical in both) so that it has
+   steps; every token still costs a full forward pass. Target: ratio <= 1.05.
+2. Step-done latency: from the moment the streamer released the text that completed a step (in
+   the generation thread) to the consumer receiving its StepDone. Target: p99 <= 20 ms.
+3. Parser throughput on the 102 real outputs (fallback: tests/fixtures). Target: >= 5,000/s.
+4. Where a CUDA GPU is present: tokens/s of a Qwen2-VL-2B-sized random model in bf16, backend
+   vs bare generate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from reasoner.backends.base import GenerationParams, ReasonRequest  # noqa: E402
+from reasoner.events import Finished, StepDone  # noqa: E402
+from reasoner.parsing import StepStream, parse_output  # noqa: E402
+from reasoner.prompts import make_task  # noqa: E402
+
+REAL = ROOT.parent / "shared" / "data" / "chestx_reasoner_openi_multi.json"
+FIXTURES = ROOT / "tests" / "fixtures" / "reasoner" / "outputs.jsonl"
+SECTION = "## Reasoner (issue 3)"
+
+
+def _image():
+    import numpy as np
+    from PIL import Image
+
+    return Image.fromarray((np.random.RandomState(0).rand(300, 250) * 255).astype("uint8"))
+
+
+def _in_thread(fn):
+    out = {}
+    worker = threading.Thread(target=lambda: out.setdefault("v", fn()))
+    worker.start()
+    worker.join()
+    return out["v"]
+
+
+def bench_streaming(runs: int) -> dict:
+    import torch
+
+    from reasoner.backends.hf import HFBackend
+    from reasoner.tiny import build_tiny_qwen2vl, scripted_logits
+
+    tmp = tempfile.mkdtemp(prefix="bench-tiny-")
+    probe = HFBackend(build_tiny_qwen2vl(Path(tmp)))
+    backend = HFBackend(probe.loaded, logits_processor=scripted_logits(probe.loaded.processor.tokenizer))
+    task = make_task("single_choice", "Which findings?", ["effusion and cardiomegaly", "pneumothorax"])
+    request = ReasonRequest(task, (_image(),), params=GenerationParams(max_new_tokens=256, seed=7))
+    tokenizer = probe.loaded.processor.tokenizer
+
+    def bare():
+        inputs = backend.prepare_inputs(request.chat())
+        torch.manual_seed(request.params.seed)
+        with torch.inference_mode():
+            out = backend.loaded.model.generate(**inputs, **backend.generate_kwargs(request.params))
+        return tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    def through_backend():
+        latencies, fin = [], None
+        for event in backend.stream(request):
+            if isinstance(event, StepDone):
+                latencies.append(time.monotonic() - event.produced_at)
+            elif isinstance(event, Finished):
+                fin = event
+        return fin, latencies
+
+    for _ in range(2):  # warm-up
+        _in_thread(bare), through_backend()
+    t_bare, t_stream, lat = [], [], []
+    for _ in range(runs):
+        t = time.perf_counter()
+        text = _in_thread(bare)
+        t_bare.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        fin, latencies = through_backend()
+        t_stream.append(time.perf_counter() - t)
+        lat += latencies
+        assert fin.raw == text, "the backend and bare generate produced different tokens"
+    lat_ms = sorted(x * 1000 for x in lat)
+    return {
+        "tokens": fin.params["generated_tokens"],
+        "steps": len(fin.chain.steps),
+        "bare_s": statistics.median(t_bare),
+        "stream_s": statistics.median(t_stream),
+        "ratio": statistics.median(t_stream) / statistics.median(t_bare),
+        "lat_p50_ms": lat_ms[len(lat_ms) // 2],
+        "lat_p99_ms": lat_ms[min(len(lat_ms) - 1, int(len(lat_ms) * 0.99))],
+        "lat_max_ms": lat_ms[-1],
+        "lat_n": len(lat_ms),
+    }
+
+
+def bench_parser(min_seconds: float = 1.0) -> dict:
+    if REAL.exists():
+        outputs, source = [item["pred"] for item in json.loads(REAL.read_text())], "102 real outputs"
+    else:
+        outputs = [json.loads(x)["pred"] for x in FIXTURES.read_text().splitlines() if x.strip()]
+        source = f"{len(outputs)} fixture outputs (real data absent)"
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < min_seconds:
+        for raw in outputs:
+            parse_output(raw)
+        n += len(outputs)
+    batch = n / (time.perf_counter() - t0)
+    n, t0 = 0, time.perf_counter()
+    words = [raw.split(" ") for raw in outputs]
+    while time.perf_counter() - t0 < min_seconds:
+        for ws in words:
+            stream = StepStream()
+            for w in ws:
+                stream.feed(w + " ")
+            stream.finish()
+        n += len(outputs)
+    return {"source": source, "batch_per_s": batch, "stream_per_s": n / (time.perf_counter() - t0)}
+
+
+def bench_gpu() -> dict | None:
+    """Not written yet: no session so far had a GPU to check it on (see docs/REASONER.md)."""
+    return None
+
+
+def report(s: dict, p: dict, gpu: dict | None) -> str:
+    import platform
+
+    import torch
+    import transformers
+
+    lines = [
+        SECTION,
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} with {torch.get_num_threads()} torch "
+        f"threads (torch {torch.__version__}, transformers {transformers.__version__}), load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; `python bench/bench_reasoner.py --write`.",
+        "",
+        "| measure | value | target |",
+        "| --- | --- | --- |",
+        f"| tiny Qwen2-VL, {s['tokens']} tokens, {s['steps']} steps: bare generate (median) | "
+        f"{s['bare_s'] * 1000:.0f} ms | |",
+        f"| same through `HFBackend.stream` (median) | {s['stream_s'] * 1000:.0f} ms | |",
+        f"| streaming overhead ratio (same tokens asserted) | {s['ratio']:.3f} | <= 1.05 |",
+        f"| step-done latency p50 / p99 / max ({s['lat_n']} steps) | {s['lat_p50_ms']:.2f} / "
+        f"{s['lat_p99_ms']:.2f} / {s['lat_max_ms']:.2f} ms | p99 <= 20 ms |",
+        f"| parser, {p['source']}, batch | {p['batch_per_s']:,.0f} outputs/s | >= 5,000/s |",
+        f"| parser, same, streamed word by word | {p['stream_per_s']:,.0f} outputs/s | |",
+    ]
+    if gpu:
+        lines.append(
+            f"| {gpu['device']}: Qwen2-VL-2B-size random bf16, tokens/s bare / backend | "
+            f"{gpu['bare_tps']:.1f} / {gpu['stream_tps']:.1f} | |"
+        )
+    else:
+        lines.append("| GPU tokens/s (Qwen2-VL-2B size) | not measured: no GPU in this session | |")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(text: str) -> None:
+    path = ROOT / "bench" / "RESULTS.md"
+    old = path.read_text() if path.exists() else "# Benchmark results\n"
+    if SECTION in old:
+        head, rest = old.split(SECTION, 1)
+        nxt = rest.find("\n## ")
+        old = head + (rest[nxt + 1 :] if nxt != -1 else "")
+    path.write_text(old.rstrip() + "\n\n" + text)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    args = ap.parse_args()
+    p = bench_parser()
+    s = bench_streaming(args.runs)
+    gpu = bench_gpu()
+    text = report(s, p, gpu)
+    print(text)
+    if args.write:
+        write_section(text)
+    ok = s["ratio"] <= 1.05 and s["lat_p99_ms"] <= 20 and p["batch_per_s"] >= 5000
+    print("all targets met" if ok else "SOME TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
