@@ -22,6 +22,8 @@ missing from a blocklist (the failure mode of blocklist anonymizers). Applied pr
   physician, operator, station and device identity, descriptions and comments. A kept free-text
   value that contains any identifying value of the original (a patient name typed into the model
   name...) is removed too.
+- Compressed pixel data loses its JPEG COM/APPn and JPEG 2000 COM segments (encoder names, EXIF,
+  any text a modality wrote there); the pixels decode the same (see :mod:`.codestream`).
 - The 128-byte preamble is written as zeros (it may carry another format's header).
 """
 
@@ -34,8 +36,11 @@ import uuid
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate, generate_frames
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
+
+from review_db.imaging.codestream import strip_metadata_segments
 
 METHOD = "ChestX Review: PS3.15 basic profile; HMAC IDs; dates shifted"  # LO: <= 64 chars
 # Copied unchanged (after the free-text check below): image, LUT and acquisition description.
@@ -185,6 +190,8 @@ def deidentify(ds: Dataset, *, key: bytes, patient_pseudonym: str, date_offset: 
             setattr(clean, keyword, pseudo_uid(key, f"missing-{keyword}:{seed}"))
     clean.PatientName = patient_pseudonym
     clean.PatientID = patient_pseudonym
+    if "PixelData" in clean and ds.file_meta.TransferSyntaxUID.is_compressed:
+        clean.PixelData = _clean_codestream(clean.PixelData)
     _mark_deidentified(clean)
     clean.file_meta = _file_meta(ds, clean)
     clean.preamble = b"\x00" * 128
@@ -237,6 +244,13 @@ def _filter_items(items: Sequence, item_keys: tuple[str, ...]) -> Sequence:
                 new.add(DataElement(item[keyword].tag, item[keyword].VR, item[keyword].value))
         kept.append(new)
     return Sequence(kept)
+
+
+def _clean_codestream(pixel_data: bytes) -> bytes:
+    """Encapsulated single-frame pixel data without comment/application segments."""
+    frame = next(generate_frames(pixel_data, number_of_frames=1))
+    stripped = strip_metadata_segments(frame)
+    return pixel_data if stripped == frame else encapsulate([stripped])
 
 
 def _mark_deidentified(clean: Dataset) -> None:

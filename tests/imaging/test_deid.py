@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate, generate_frames
 from pydicom.sequence import Sequence
 
 from review_db.imaging import prepare_image
-from tests.imaging.helpers import KEY, LIMITS
+from tests.imaging.helpers import KEY, LIMITS, pydicom_file
 
 # The identifying values RG1_* carry (name, ID, birth date, other ID, institution, department,
 # station, device serial, accession number, its three UIDs and their root).
@@ -150,3 +152,33 @@ def test_uids_are_keyed_hmac_uids(rg1_paths):
     assert first.file_meta.MediaStorageSOPInstanceUID == first.SOPInstanceUID
     assert first.SOPInstanceUID.startswith("2.25.")
     assert first.SOPClassUID == "1.2.840.10008.5.1.4.1.1.1"  # a registered UID stays
+
+
+def _with_planted_segment(path, tmp_path, segment: bytes, after: int):
+    """A copy of ``path`` whose first frame gets ``segment`` inserted ``after`` bytes in."""
+    ds = pydicom.dcmread(path)
+    frame = next(generate_frames(ds.PixelData, number_of_frames=1))
+    ds.PixelData = encapsulate([frame[:after] + segment + frame[after:]])
+    target = tmp_path / f"planted_{path.name}"
+    ds.save_as(target)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("name", "segment", "after"),
+    [
+        # JPEG: an APP1 (EXIF-like) and a COM right after SOI.
+        ("JPGLosslessP14SV1_1s_1f_8b.dcm", b"\xff\xe1\x00\x10Exif-PHI-NAME!", 2),
+        ("JPGLosslessP14SV1_1s_1f_8b.dcm", b"\xff\xfe\x00\x10COM--PHI-NAME!", 2),
+        # JPEG 2000: a COM after SIZ in the main header (SIZ of RG1 is 43 bytes long).
+        ("RG1_J2KR.dcm", b"\xff\x64\x00\x11\x00\x01COM-PHI-NAME!", 45),
+    ],
+)
+def test_codestream_text_segments_are_removed(tmp_path, name, segment, after):
+    source = _with_planted_segment(pydicom_file(name), tmp_path, segment, after)
+    assert b"PHI-NAME" in source.read_bytes()
+    image = prepare_image(source, **LIMITS)
+    assert b"PHI-NAME" not in image.payload
+    assert b"Kakadu" not in image.payload  # the encoder's own COM goes too
+    stored = pydicom.dcmread(io.BytesIO(image.payload))
+    assert np.array_equal(stored.pixel_array, pydicom.dcmread(pydicom_file(name)).pixel_array)
