@@ -9,7 +9,9 @@ import numpy as np
 import pydicom
 import pytest
 from PIL import Image
+from pydicom.dataset import Dataset
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from pydicom.sequence import Sequence
 
 from review_db.imaging import (
     RenderCache,
@@ -152,3 +154,28 @@ def test_encoders(renders):
     assert len(encode_png(rendered, fast=False)) < len(png)
     assert encode_webp(rendered)[8:12] == b"WEBP"
     assert encode_jpeg(rendered.pixels)[:2] == b"\xff\xd8"
+
+
+def test_voi_lut_sequence_is_the_default(write_dicom):
+    ds = small_dataset()
+    item = Dataset()
+    item.LUTDescriptor = [4096, 0, 12]
+    item.add_new(0x00283006, "US", [4095 - v for v in range(4096)])  # LUTData: an inverting LUT
+    ds.VOILUTSequence = Sequence([item])
+    rendered = render_for_display(write_dicom(ds))
+    assert (rendered.preset, rendered.center, rendered.width) == ("file", None, None)
+    stored = np.frombuffer(ds.PixelData, dtype="<u2").reshape(48, 40).astype(np.int64)
+    expected = np.rint((4095 - stored) * 255 / 4095).astype(np.uint8)
+    assert np.array_equal(rendered.pixels, expected)
+
+
+def test_modality_lut_sequence_then_window(write_dicom):
+    ds = small_dataset()
+    item = Dataset()
+    item.LUTDescriptor = [4096, 0, 16]
+    item.ModalityLUTType = "OD"
+    item.add_new(0x00283006, "US", [v * 3 for v in range(4096)])  # LUTData
+    ds.ModalityLUTSequence = Sequence([item])
+    path = write_dicom(ds)
+    rendered = render_for_display(path, center=6000, width=8000)
+    assert np.array_equal(rendered.pixels, reference_render(pydicom.dcmread(path), 6000, 8000))
