@@ -137,8 +137,15 @@ def bench_parser(min_seconds: float = 1.0) -> dict:
 
 
 def bench_gpu() -> dict | None:
-    """Not written yet: no session so far had a GPU to check it on (see docs/REASONER.md)."""
-    return None
+    """Tokens/s of a Qwen2-VL-2B-size random model in bf16 (bench_reasoner_gpu.py), on CUDA only."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_reasoner_gpu import run_gpu
+
+    return run_gpu("2b", "cuda")
 
 
 def report(s: dict, p: dict, gpu: dict | None) -> str:

@@ -76,11 +76,12 @@ def _tokenizer(vocab_size: int = 512):
     )
 
 
-def _config(family: str, tokenizer, hidden: int):
+def _config(family: str, tokenizer, hidden: int, *, text: dict | None = None, vision: dict | None = None):
+    """The model config; ``text`` / ``vision`` override sizes (the GPU benchmark's 2B shape)."""
     from transformers import Qwen2_5_VLConfig, Qwen2VLConfig
 
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
-    text = {
+    text_cfg = {
         "vocab_size": len(tokenizer),
         "hidden_size": hidden,
         "intermediate_size": 2 * hidden,
@@ -98,19 +99,25 @@ def _config(family: str, tokenizer, hidden: int):
         "eos_token_id": ids["<|im_end|>"],
         "pad_token_id": ids["<|endoftext|>"],
     }
-    vision = {"depth": 2, "num_heads": 2, "hidden_size": hidden, "patch_size": 14, "spatial_merge_size": 2}
+    vision_cfg = {
+        "depth": 2,
+        "num_heads": 2,
+        "hidden_size": hidden,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+    }
     if family == "qwen2_vl":
-        vision |= {"embed_dim": 32, "mlp_ratio": 2}
+        vision_cfg |= {"embed_dim": 32, "mlp_ratio": 2}
         cls = Qwen2VLConfig
     elif family == "qwen2_5_vl":
-        vision |= {"hidden_size": 32, "intermediate_size": 64, "out_hidden_size": hidden}
-        vision |= {"window_size": 56, "fullatt_block_indexes": [1]}
+        vision_cfg |= {"hidden_size": 32, "intermediate_size": 64, "out_hidden_size": hidden}
+        vision_cfg |= {"window_size": 56, "fullatt_block_indexes": [1]}
         cls = Qwen2_5_VLConfig
     else:
         raise ValueError(f"family must be 'qwen2_vl' or 'qwen2_5_vl', not {family!r}")
     return cls(
-        text_config=text,
-        vision_config=vision,
+        text_config=text_cfg | (text or {}),
+        vision_config=vision_cfg | (vision or {}),
         image_token_id=ids["<|image_pad|>"],
         video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"],
