@@ -178,6 +178,16 @@ def _lut_executor() -> ThreadPoolExecutor:
         return _executor
 
 
+def _forget_executor_after_fork() -> None:
+    # A forked child (server workers) inherits the pool object but not its threads: submitting to
+    # it would wait forever. The child builds its own pool on first use.
+    global _executor, _executor_lock
+    _executor, _executor_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_executor_after_fork)
+
+
 def downscale(pixels: np.ndarray, *, max_side: int) -> np.ndarray:
     """``pixels`` (uint8) scaled so that its longer side is at most ``max_side``."""
     height, width = pixels.shape

@@ -179,3 +179,17 @@ def test_modality_lut_sequence_then_window(write_dicom):
     path = write_dicom(ds)
     rendered = render_for_display(path, center=6000, width=8000)
     assert np.array_equal(rendered.pixels, reference_render(pydicom.dcmread(path), 6000, 8000))
+
+
+def test_rendering_works_in_a_forked_child(rg1_paths):
+    """The lookup's thread pool must not be inherited dead by a forked server worker."""
+    import multiprocessing
+
+    expected = render_for_display(rg1_paths["UNCR"]).pixels  # the parent's pool now exists
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child = pool.apply_async(_render_sum, (rg1_paths["UNCR"],)).get(timeout=60)
+    assert child == int(expected.sum(dtype=np.int64))
+
+
+def _render_sum(path) -> int:
+    return int(render_for_display(path).pixels.sum(dtype=np.int64))
