@@ -1,0 +1,51 @@
+"""De-identified dataset exports of verified chains: SFT, PRM, preference pairs and records.
+
+Contract: :func:`build_export` is the one entry point (CLI, app, training loop); it reads the
+database read-only and writes one export folder atomically. :func:`build_export_zip` does the
+same into a temporary folder and returns a zip (the app's download). The row builders in
+:mod:`review_db.export.rows` are pure and can be used without the database. See docs/EXPORTS.md.
+"""
+
+from review_db.export.build import (
+    DEFAULT_IMAGES,
+    ExportKind,
+    ExportResult,
+    ImageMode,
+    Progress,
+    build_export,
+    load_since,
+)
+from review_db.export.consolidate import Agreement, Policy, ReviewedChain, consolidate
+from review_db.export.ids import SPLITS, SplitSpec
+from review_db.export.output import EmptySelection, OutputExists
+from review_db.export.rows import AddedStep, VerifiedChain, completion_text, pair_row, prm_rows, sft_row
+from review_db.export.source import ExportFilter, Watermark
+from review_db.export.zipped import ZippedExport, build_export_zip
+
+__all__ = [
+    "DEFAULT_IMAGES",
+    "SPLITS",
+    "AddedStep",
+    "Agreement",
+    "EmptySelection",
+    "ExportFilter",
+    "ExportKind",
+    "ExportResult",
+    "ImageMode",
+    "OutputExists",
+    "Policy",
+    "Progress",
+    "ReviewedChain",
+    "SplitSpec",
+    "VerifiedChain",
+    "Watermark",
+    "ZippedExport",
+    "build_export",
+    "build_export_zip",
+    "completion_text",
+    "consolidate",
+    "load_since",
+    "pair_row",
+    "prm_rows",
+    "sft_row",
+]
