@@ -23,6 +23,9 @@ from reasoner.errors import InputError
 from reasoner.events import Error, Event, EventMapper, FinishReason
 from reasoner.prompts import ChatPrompt
 
+COALESCE_S = 0.01  # longest a word without a possible step boundary waits for company
+_BOUNDARY_CHARS = frozenset(".!?\n<>")
+
 
 def _streamer_class():
     from transformers import TextIteratorStreamer
@@ -41,6 +44,7 @@ def _streamer_class():
             self.tokens: list[int] = []
             self._prefix = self._read = 0
             self._prefix_len = 0  # len(decode(tokens[_prefix:_read])), kept to decode once a token
+            self._held, self._held_at, self._last_put, self._hot = "", 0.0, 0.0, False
 
         def put(self, value):
             if self.skip_prompt and self.next_tokens_are_prompt:
@@ -51,15 +55,32 @@ def _streamer_class():
 
         def end(self):
             self._release(final=True)
+            if self._held:
+                self.text_queue.put((self._held, self._held_at))
             self.text_queue.put(self.stop_signal)
 
         def _release(self, *, final: bool) -> None:
             text = self.tokenizer.decode(self.tokens[self._prefix :], **self.decode_kwargs)
             if len(text) > self._prefix_len and (final or not text.endswith("\ufffd")):
-                self.text_queue.put((text[self._prefix_len :], time.monotonic()))
+                self._put(text[self._prefix_len :])
                 self._prefix, self._read = self._read, len(self.tokens)
                 tail = self.tokenizer.decode(self.tokens[self._prefix : self._read], **self.decode_kwargs)
                 self._prefix_len = len(tail)
+
+        def _put(self, text: str) -> None:
+            """Queue text, coalescing plain words for up to COALESCE_S: every wake-up of the
+            consumer costs the generating thread (the GIL), and words without a possible step
+            boundary cannot complete a step. Text with ".!?", a line break or a tag, and the text
+            right after it, go out at once. The time kept is the oldest held piece's."""
+            now = time.monotonic()
+            hot = any(c in text for c in _BOUNDARY_CHARS)
+            if not self._held:
+                self._held_at = now
+            self._held += text
+            if hot or self._hot or now - self._last_put >= COALESCE_S:
+                self.text_queue.put((self._held, self._held_at))
+                self._held, self._last_put = "", now
+            self._hot = hot
 
     return DeltaStreamer
 
@@ -103,6 +124,7 @@ class HFBackend:
         adapter: str | Path | None = None,
         device: str | None = None,
         dtype: str | None = None,
+        cpu_threads: int | None = None,
         logits_processor: Callable[[], Any] | None = None,
     ) -> None:
         """``logits_processor``: a factory of a fresh ``LogitsProcessorList`` per generation
@@ -110,7 +132,7 @@ class HFBackend:
         self.loaded = (
             model
             if isinstance(model, LoadedModel)
-            else load_model(model, adapter=adapter, device=device, dtype=dtype)
+            else load_model(model, adapter=adapter, device=device, dtype=dtype, cpu_threads=cpu_threads)
         )
         self._logits_processor = logits_processor
         self._lock = threading.Lock()
@@ -128,6 +150,7 @@ class HFBackend:
                 "device": lm.device,
                 "dtype": lm.dtype,
                 "model_type": lm.model_type,
+                "cpu_threads": lm.cpu_threads,
                 "transformers": transformers.__version__,
             },  # fmt: skip
         )
