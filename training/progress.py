@@ -1,0 +1,111 @@
+"""Progress reporting: from a trainer's callbacks to a sink (the database row, a test's list).
+
+Contract: :class:`ProgressCallback` is a ``transformers.TrainerCallback`` that turns the trainer's
+events into ``{"stage", "step", "total", "loss", "eta_s", "epoch"}`` dicts and hands them to a
+sink no more often than every ``min_interval_s`` seconds (always on the first and the last step),
+so a fast loop does not turn into a database write per step. Only the main process of a
+distributed run reports. :class:`Heartbeat` keeps a run's heartbeat fresh from a thread while a
+stage does work that has no steps (loading a model, exporting, evaluating).
+
+ETA is the mean time per step so far times the steps left: honest for the steady state of a
+training run, which is what people watch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+Sink = Callable[[dict[str, Any]], None]
+
+
+def _trainer_callback_base() -> type:
+    from transformers import TrainerCallback
+
+    return TrainerCallback
+
+
+class ProgressCallback(_trainer_callback_base()):  # type: ignore[misc]
+    """Reports step, total, loss and ETA to ``sink`` (see module docstring)."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        stage: str,
+        min_interval_s: float = 2.0,
+        on_step: Callable[[int], None] | None = None,
+    ) -> None:
+        self.sink = sink
+        self.stage = stage
+        self.min_interval_s = min_interval_s
+        self.on_step = on_step  # fault injection and tests: called after every optimiser step
+        self._t0: float | None = None
+        self._last_report = 0.0
+        self._loss: float | None = None
+
+    def _report(self, state: Any, *, force: bool = False) -> None:
+        if not state.is_world_process_zero:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_report < self.min_interval_s:
+            return
+        self._last_report = now
+        step, total = int(state.global_step), int(state.max_steps or 0)
+        elapsed = now - (self._t0 or now)
+        eta = elapsed / step * (total - step) if step and total else None
+        self.sink(
+            {
+                "stage": self.stage,
+                "step": step,
+                "total": total,
+                "loss": self._loss,
+                "eta_s": round(eta, 1) if eta is not None else None,
+                "epoch": round(float(state.epoch or 0.0), 3),
+            }
+        )
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._t0 = time.monotonic()
+        self._report(state, force=True)
+
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        if logs and "loss" in logs:
+            self._loss = float(logs["loss"])
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._report(state, force=state.global_step >= (state.max_steps or 0))
+        if self.on_step is not None:
+            self.on_step(int(state.global_step))
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._report(state, force=True)
+
+
+class Heartbeat:
+    """Calls ``beat()`` every ``interval_s`` seconds from a daemon thread until closed."""
+
+    def __init__(self, beat: Callable[[], None], *, interval_s: float = 15.0) -> None:
+        self._beat = beat
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chestx-heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._beat()
+            except Exception:  # noqa: BLE001 - a missed beat must never kill the training
+                continue
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._interval + 5)

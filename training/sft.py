@@ -1,0 +1,143 @@
+"""LoRA SFT of the reasoner on verified chains, through TRL's ``SFTTrainer``.
+
+Contract: :func:`main` trains a LoRA adapter on the train split of an SFT export (images and
+verified chains; the loss is on the chain only) and saves it to ``<output_dir>/adapter``; it
+returns the run's metrics. It resumes from the newest checkpoint in ``output_dir`` when
+``resume_from_checkpoint`` is "auto" (the default), so a run killed half-way continues where it
+stopped. Continuing an existing adapter (the current model version's) is ``adapter_path``; a
+fresh LoRA otherwise. Nothing here touches the database: :mod:`training.worker` records the run
+and registers the adapter.
+
+    python -m training.sft --config training/configs/sft.yaml
+    accelerate launch --config_file training/configs/accelerate_zero2.yaml -m training.sft \\
+        --config training/configs/sft.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trl import ModelConfig, SFTConfig
+
+from training.arguments import DataArguments, resolve_checkpoint
+
+
+@dataclass
+class SFTDataArguments(DataArguments):
+    """Which export to train on, and how large its images may be."""
+
+    max_pixels: int = field(
+        default=200_704,
+        metadata={
+            "help": "Pixels per image after resizing (bounds image tokens; Qwen2-VL: 28x28 per token)."
+        },
+    )
+    min_pixels: int | None = field(
+        default=None, metadata={"help": "Smallest pixels per image after resizing."}
+    )
+
+
+@dataclass
+class ChestXModelConfig(ModelConfig):
+    """TRL's ModelConfig with this project's defaults: LoRA on, on the language model's q/v."""
+
+    use_peft: bool = field(default=True, metadata={"help": "Train a LoRA adapter (the only supported mode)."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
+    lora_target_modules: list[str] | None = field(
+        default_factory=lambda: ["q_proj", "v_proj"],
+        metadata={"help": "Modules with LoRA; q_proj/v_proj match only the language model of Qwen-VL."},
+    )
+    adapter_path: str | None = field(
+        default=None,
+        metadata={"help": "Continue training this LoRA adapter (the current version's) instead."},
+    )
+
+
+@dataclass
+class ChestXSFTConfig(SFTConfig):
+    """SFTConfig with defaults for LoRA on a vision-language model."""
+
+    max_length: int | None = field(
+        default=None, metadata={"help": "No truncation: image tokens must stay whole."}
+    )
+    report_to: str | list[str] = field(default="none", metadata={"help": "Where to report metrics."})
+    resume_from_checkpoint: str | None = field(
+        default="auto", metadata={"help": "'auto' (newest checkpoint in output_dir), 'never', or a path."}
+    )
+    save_strategy: str = field(default="steps", metadata={"help": "Checkpoints, so a killed run can resume."})
+    save_steps: float = field(default=50, metadata={"help": "Steps between checkpoints."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept."})
+
+
+def main(
+    data_args: SFTDataArguments,
+    training_args: ChestXSFTConfig,
+    model_args: ChestXModelConfig,
+    *,
+    callbacks: Sequence[Any] = (),
+) -> dict[str, Any]:
+    """Train; return metrics (losses, steps, samples/s, ``adapter_dir``)."""
+    from trl import SFTTrainer, get_peft_config
+
+    from training.data import read_rows, sft_dataset
+    from training.modeling import load_processor, load_vlm
+
+    processor = load_processor(
+        model_args.model_name_or_path, max_pixels=data_args.max_pixels, min_pixels=data_args.min_pixels
+    )
+    model = load_vlm(
+        model_args.model_name_or_path,
+        adapter_path=model_args.adapter_path,
+        trainable_adapter=True,
+        dtype=model_args.dtype,
+    )
+    train_rows = read_rows(data_args.dataset_dir, data_args.train_split, purpose="training")
+    train = sft_dataset(train_rows, max_samples=data_args.max_train_samples)
+    evaluation = None
+    if data_args.eval_split and training_args.eval_strategy != "no":
+        eval_rows = read_rows(data_args.dataset_dir, data_args.eval_split, purpose="validation")
+        evaluation = sft_dataset(eval_rows) if eval_rows else None
+    trainer = SFTTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        processing_class=processor,
+        peft_config=None if model_args.adapter_path else get_peft_config(model_args),
+        callbacks=list(callbacks),
+    )
+    result = trainer.train(resume_from_checkpoint=resolve_checkpoint(training_args))
+    adapter_dir = Path(training_args.output_dir) / "adapter"
+    trainer.save_model(str(adapter_dir))
+    losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
+    return {
+        "train_loss": float(result.training_loss),
+        "first_loss": losses[0] if losses else None,
+        "last_loss": losses[-1] if losses else None,
+        "steps": int(trainer.state.global_step),
+        "train_samples": len(train),
+        "train_samples_per_second": result.metrics.get("train_samples_per_second"),
+        "adapter_dir": str(adapter_dir),
+        "base_model": model_args.model_name_or_path,
+    }
+
+
+def make_parser(subparsers: argparse._SubParsersAction | None = None, prog: str | None = None) -> Any:
+    from trl import TrlParser
+
+    dataclass_types = (SFTDataArguments, ChestXSFTConfig, ChestXModelConfig)
+    if subparsers is not None:
+        return subparsers.add_parser(
+            "sft", help="LoRA SFT on verified chains", dataclass_types=dataclass_types
+        )
+    return TrlParser(dataclass_types, prog=prog)
+
+
+if __name__ == "__main__":
+    parser = make_parser()
+    main(*parser.parse_args_and_config())
