@@ -140,10 +140,13 @@ def build_export(
     makes the export incremental: only chains changed after it. ``split_seed`` and the shares
     decide the patient-level splits; keep them fixed across exports so that test stays test.
     """
-    kind = ExportKind(kind)
-    policy = Policy(policy)
-    mode = ImageMode(images or DEFAULT_IMAGES[kind])
-    splits = SplitSpec(seed=split_seed, validation=validation_share, test=test_share)
+    kind = _choice(ExportKind, kind, "export kind")
+    policy = _choice(Policy, policy, "policy")
+    mode = _choice(ImageMode, images or DEFAULT_IMAGES[kind], "image mode")
+    try:
+        splits = SplitSpec(seed=split_seed, validation=validation_share, test=test_share)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
     if fmt not in ("jsonl", "parquet"):
         raise ValidationError(f"unknown format {fmt!r}; jsonl or parquet")
     if kind is ExportKind.prm and mode is not ImageMode.none:
@@ -232,6 +235,15 @@ def build_export(
         files=tuple(manifest["files"]),
         manifest=manifest,
     )
+
+
+def _choice(enum_cls: type[enum.StrEnum], value: object, what: str) -> Any:
+    try:
+        return enum_cls(value)
+    except ValueError:
+        raise ValidationError(
+            f"unknown {what} {value!r}; one of {', '.join(e.value for e in enum_cls)}"
+        ) from None
 
 
 def load_since(since: Path | str | Watermark | dict | None) -> dict[str, Any] | None:
@@ -455,6 +467,9 @@ def _manifest(
         "kind": kind.value,
         "format": fmt,
         "images": mode.value,
+        "image_paths": "relative to the rows file"
+        if placer.layout.imagefolder
+        else "relative to the export folder",
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": command or f"build_export(kind={kind.value!r}, fmt={fmt!r})",
         "snapshot_hash": files.data_hash(),

@@ -39,6 +39,7 @@ def yaml_header(manifest: dict[str, Any]) -> dict[str, Any]:
         configs = [
             {"config_name": table, "data_files": [{"split": "records", "path": path}]}
             for table, path in manifest["tables"].items()
+            if manifest["counts"]["rows"].get(table)  # datasets cannot load an empty JSON file
         ]
         configs[0]["default"] = True
     else:

@@ -59,6 +59,7 @@ def atomic_output_dir(out_dir: Path, *, overwrite: bool) -> Iterator[Path]:
     """A temporary folder beside ``out_dir`` that becomes ``out_dir`` when the block succeeds."""
     out_dir = Path(out_dir).absolute()
     check_output(out_dir, overwrite=overwrite)
+    made_parent = not out_dir.parent.exists()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.partial-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
@@ -75,6 +76,9 @@ def atomic_output_dir(out_dir: Path, *, overwrite: bool) -> Iterator[Path]:
             os.rename(tmp, out_dir)
     except BaseException:  # KeyboardInterrupt too: never leave a half-written export behind
         shutil.rmtree(tmp, ignore_errors=True)
+        if made_parent:
+            with contextlib.suppress(OSError):
+                out_dir.parent.rmdir()  # only if still empty
         raise
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import String, case, func, literal, select, type_coerce
+from sqlalchemy import String, Text, case, cast, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
 from review_db.export.writers import Files, dumps_line, loads, open_sink
@@ -87,8 +87,8 @@ class Dialect:
             elif not self.pg and c.kind == "json":
                 value = func.json(value)
             args.extend((literal(c.name), value))
-        if self.pg:
-            return type_coerce(func.json_build_object(*args), String)
+        if self.pg:  # as text: psycopg would parse a json value back into a dict
+            return cast(func.json_build_object(*args), Text)
         return func.json_object(*args)
 
 
