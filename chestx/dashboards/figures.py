@@ -292,24 +292,24 @@ def time_spent_figure(spent: TimeSpent) -> go.Figure:
     return _layout(fig, f"{title}: median {median} over {spent.total:,} reviews")
 
 
-CHARTS = (  # name -> (section title shown on the page)
+CHARTS = (  # (name, heading), in page order; the name is also the download's file name
     ("progress", "Review progress"),
     ("by_position", "Verdicts by step position"),
+    ("by_task_type", "Verdicts by task type"),
     ("by_finding", "Verdicts by finding"),
     ("by_region", "Verdicts by anatomical region"),
-    ("by_task_type", "Verdicts by task type"),
     ("by_model", "Verdicts by model version"),
+    ("time_spent", "Time per review"),
     ("agreement", "Reviewer agreement"),
     ("models", "Model quality"),
     ("loss", "Training loss"),
-    ("time_spent", "Time per review"),
 )
 
 
 def all_figures(data: DashboardData) -> dict[str, go.Figure]:
     """Every chart of the dashboards page, in page order, keyed by the names in :data:`CHARTS`."""
     r = data.rates
-    return {
+    figures = {
         "progress": progress_figure(data.activity),
         "by_position": rates_figure(
             r.by_position, title="Verdicts by step position", axis="step (added: by reviewers)"
@@ -329,3 +329,4 @@ def all_figures(data: DashboardData) -> dict[str, go.Figure]:
         "loss": loss_figure(data.losses),
         "time_spent": time_spent_figure(data.time_spent),
     }
+    return {name: figures[name] for name, _ in CHARTS}
