@@ -9,6 +9,7 @@ never an exception. :func:`all_figures` builds every chart of the page, keyed by
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from itertools import accumulate
 
@@ -39,12 +40,12 @@ TEMPLATE = "plotly_white"
 
 def _layout(fig: go.Figure, title: str, *, height: int = 420) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "x": 0.01},
+        title={"text": title, "x": 0.01, "y": 0.98, "yanchor": "top"},
         template=TEMPLATE,
         margin={"l": 60, "r": 20, "t": 100, "b": 50},
         legend={
             "orientation": "h",
-            "y": 1.1,
+            "y": 1.02,
             "yanchor": "bottom",
             "x": 1.0,
             "xanchor": "right",
@@ -80,7 +81,14 @@ def progress_figure(activity: Sequence[DayActivity]) -> go.Figure:
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, specs=[[{}], [{"secondary_y": True}]]
     )
-    fig.add_trace(go.Bar(name="step verdicts", x=days, y=[a.verdicts for a in activity]), row=1, col=1)
+    day_ms = 86_400_000  # a bar one day wide (less a gap); a date axis otherwise guesses from neighbours
+    fig.add_trace(
+        go.Bar(
+            name="step verdicts", x=days, y=[a.verdicts for a in activity], width=[0.8 * day_ms] * len(days)
+        ),
+        row=1,
+        col=1,
+    )
     fig.add_trace(
         go.Scatter(name="reviews submitted", x=days, y=[a.reviews for a in activity], mode="lines+markers"),
         row=2,
@@ -95,6 +103,10 @@ def progress_figure(activity: Sequence[DayActivity]) -> go.Figure:
         col=1,
         secondary_y=True,
     )
+    # Whole days on the axis: without a tick step, a single day is labelled in fractions of a second.
+    span = (days[-1] - days[0]).days
+    fig.update_xaxes(tickformat="%Y-%m-%d", dtick=day_ms if span < 14 else None)
+    fig.update_xaxes(range=[days[0] - dt.timedelta(days=1), days[-1] + dt.timedelta(days=1)])
     fig.update_yaxes(title_text="verdicts / day", row=1, col=1)
     fig.update_yaxes(title_text="per day", row=2, col=1, secondary_y=False)
     fig.update_yaxes(title_text="total verified", row=2, col=1, secondary_y=True, showgrid=False)
@@ -130,27 +142,19 @@ def rates_figure(groups: Sequence[Group], *, title: str, axis: str, horizontal: 
         )
     fig.update_layout(barmode="stack")
     share_axis = {"title_text": "share of verdicts", "tickformat": ".0%", "range": [0, 1]}
-    group_axis = {"title_text": axis, "type": "category"}
+    # The number behind each bar goes in its tick label, so that 100% of 2 verdicts reads as such.
+    ticks = [
+        f"{g.label} (n={g.counts.total:,})" if horizontal else f"{g.label}<br>n={g.counts.total:,}"
+        for g in groups
+    ]
+    group_axis = {"title_text": axis, "type": "category", "tickvals": labels, "ticktext": ticks}
     if horizontal:
         fig.update_xaxes(**share_axis)
         fig.update_yaxes(**group_axis, autorange="reversed")
     else:
         fig.update_yaxes(**share_axis)
         fig.update_xaxes(**group_axis)
-    # The number behind each bar, so that 100% from two verdicts reads as such. Category axes
-    # place annotations by index (a label such as "1" would be read as an index).
-    for i, g in enumerate(groups):
-        where = (
-            {"x": 1.0, "y": i, "xanchor": "left", "xshift": 4}
-            if horizontal
-            else {"x": i, "y": 1.0, "yshift": 10}
-        )
-        fig.add_annotation(text=f"n={g.counts.total:,}", showarrow=False, font={"size": 10}, **where)
-    height = max(420, 120 + 28 * len(groups)) if horizontal else 420
-    fig = _layout(fig, title, height=height)
-    if horizontal:
-        fig.update_layout(margin={"r": 90})
-    return fig
+    return _layout(fig, title, height=max(420, 140 + 28 * len(groups)) if horizontal else 420)
 
 
 def agreement_figure(summary: AgreementSummary) -> go.Figure:

@@ -117,7 +117,7 @@ class _Components:
                         self._chart(name, heading)
 
     def _chart(self, name: str, heading: str) -> None:
-        self.plots[name] = gr.Plot(label=heading, elem_id=f"dash-{name}")
+        self.plots[name] = gr.Plot(label=heading, show_label=False, elem_id=f"dash-{name}")
         self.downloads[name] = gr.DownloadButton(
             f"Download {heading} (HTML)", size="sm", interactive=False, elem_id=f"dash-{name}-html"
         )

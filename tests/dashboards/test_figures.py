@@ -45,12 +45,12 @@ def test_rates_figure_stacks_shares_with_counts() -> None:
     assert list(fig.data[2].y) == [0.0, 1.0]
     assert [list(c) for c in fig.data[1].customdata] == [[1, 4], [0, 2]]
     assert fig.layout.barmode == "stack"
-    assert _annotations(fig) == ["n=4", "n=2"]
-    assert [a.x for a in fig.layout.annotations] == [0, 1]  # by index: "1" is not read as an index
+    assert list(fig.layout.xaxis.ticktext) == ["1<br>n=4", "added<br>n=2"]
 
     flipped = figures.rates_figure(groups, title="t", axis="finding", horizontal=True)
     assert list(flipped.data[0].y) == ["1", "added"] and list(flipped.data[0].x) == [0.75, 0.0]
     assert flipped.data[0].orientation == "h"
+    assert list(flipped.layout.yaxis.ticktext) == ["1 (n=4)", "added (n=2)"]
 
 
 def test_progress_figure_series() -> None:

@@ -1,0 +1,123 @@
+"""The dashboards page: components, downloads, and (marked ``browser``) the page in chromium.
+
+The browser test serves a tiny Blocks app that calls ``build_dashboards`` on the seeded SQLite
+history, opens it in Debian's chromium through Playwright, waits for every chart to be drawn,
+clicks Refresh, downloads one chart as HTML, and saves test-artifacts/dashboards.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from chestx.dashboards import page
+from chestx.dashboards.figures import CHARTS, empty_figure
+from chestx.dashboards.queries import DashboardData
+from chestx.dashboards.stats import AgreementSummary, PairStat
+from review_db import services
+from review_db.engine import session_scope
+from tests.dashboards.conftest import LEASE, seed
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"]
+
+
+def test_build_needs_a_blocks_context(sqlite_db) -> None:  # noqa: ANN001
+    with pytest.raises(RuntimeError, match="inside a gr.Blocks"):
+        page.build_dashboards(sqlite_db.factory)
+
+
+def test_build_creates_a_plot_and_a_download_per_chart(sqlite_db, tmp_path: Path) -> None:  # noqa: ANN001
+    with gr.Blocks() as demo, gr.Tab("Dashboards"):
+        page.build_dashboards(sqlite_db.factory, download_dir=tmp_path)
+    ids = {block.elem_id for block in demo.blocks.values() if getattr(block, "elem_id", None)}
+    for name, _ in CHARTS:
+        assert f"dash-{name}" in ids and f"dash-{name}-html" in ids
+    assert {"dash-refresh", "dash-status", "dash-pairs"} <= ids
+    loads = [dep for dep in demo.fns.values() if any(t[1] == "load" for t in dep.targets)]
+    assert len(loads) == 1  # refreshed when the page loads, as well as on the button
+
+
+def test_html_download_is_self_contained(tmp_path: Path) -> None:
+    fig = empty_figure("Review progress")
+    path = page.write_html(fig, "progress", tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert path.name.startswith("progress-") and path.suffix == ".html"
+    assert "Review progress" in text and "No data yet" in text
+    assert not re.search(r"<script[^>]+src=", text)  # plotly.js inlined, nothing fetched
+    assert len(text) > 1_000_000  # the plotly.js bundle itself
+    assert page.write_html(fig, "progress", tmp_path) == path  # same figure: same file, not rewritten
+
+
+def test_pair_rows_and_status_line() -> None:
+    summary = AgreementSummary(pairs=(PairStat("a", "b", 3, 2 / 3, None), PairStat("a", "c", 9, 1.0, 0.25)))
+    assert page.pair_rows(summary) == [["a", "c", 9, "100.0%", 0.25], ["a", "b", 3, "66.7%", "n/a"]]
+    assert page.status_line(DashboardData()).startswith("Updated never")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.browser
+def test_dashboards_render_in_chromium(sqlite_db, tmp_path: Path) -> None:  # noqa: ANN001
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from chestx.dashboards.rollup import CACHE
+
+    CACHE.clear()
+    ids = seed(sqlite_db.factory)
+    with gr.Blocks(title="Dashboards", analytics_enabled=False) as demo:
+        page.build_dashboards(sqlite_db.factory, download_dir=tmp_path / "downloads")
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+            context.set_default_timeout(30_000)
+            tab = context.new_page()
+            tab.goto(f"http://127.0.0.1:{port}/")
+            for name, _ in CHARTS:
+                tab.wait_for_selector(f"#dash-{name} .js-plotly-plot .main-svg", state="attached")
+            status = tab.locator("#dash-status")
+            assert "15 step verdicts on 7 steps" in status.inner_text()
+            assert tab.locator("#dash-by_position .js-plotly-plot .bars path").count() >= 4
+            assert "Fleiss" in tab.locator("#dash-agreement .js-plotly-plot").inner_text()
+
+            # New work shows after Refresh: r3 changes their mind on the added step.
+            with session_scope(sqlite_db.factory, actor="test") as s:
+                case_id, step_id = ids.cases["C"], ids.steps["C"][-1]
+                reviewer = ids.reviewers["r3"]
+                services.claim_case(session=s, case_id=case_id, reviewer_id=reviewer, lease=LEASE)
+                services.record_verdict(
+                    session=s, step_id=step_id, reviewer_id=reviewer, verdict="reject", lease=LEASE
+                )
+            tab.click("#dash-refresh")
+            tab.wait_for_function(
+                "document.querySelector('#dash-status').innerText.includes('16 step verdicts')"
+            )
+            with tab.expect_download() as download:
+                tab.click("#dash-by_position-html")
+            saved = Path(download.value.path()).read_text(encoding="utf-8")
+            assert "Verdicts by step position" in saved and "Plotly" in saved
+
+            ARTIFACTS.mkdir(exist_ok=True)
+            tab.screenshot(path=str(ARTIFACTS / "dashboards.png"), full_page=True)
+            browser.close()
+    finally:
+        demo.close()
+    assert (ARTIFACTS / "dashboards.png").stat().st_size > 50_000
