@@ -230,7 +230,11 @@ def verdict_rates(*, session: Session, rollup: Rollup) -> VerdictRates:
 
 def agreement_data(*, session: Session, rollup: Rollup) -> AgreementData:
     """Pairwise tables and step profiles for the agreement statistics (see :mod:`stats`)."""
-    names = dict(session.execute(select(User.id, User.username)).all())
+    return agreement_from_rollup(rollup, dict(session.execute(select(User.id, User.username)).all()))
+
+
+def agreement_from_rollup(rollup: Rollup, names: dict[int, str]) -> AgreementData:
+    """The agreement part of ``rollup``, reviewers named by ``names`` (user id -> name)."""
     pairs = []
     for (a, b), cells in sorted(rollup.pairs.items()):
         if sum(cells):
@@ -353,6 +357,7 @@ __all__ = [
     "VerdictCounts",
     "VerdictRates",
     "agreement_data",
+    "agreement_from_rollup",
     "load_all",
     "loss_curves",
     "model_points",

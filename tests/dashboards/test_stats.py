@@ -9,8 +9,9 @@ import random
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from chestx.dashboards.queries import AgreementData, PairTable, load_all
+from chestx.dashboards.queries import AgreementData, PairTable, agreement_from_rollup, load_all
 from chestx.dashboards.stats import fleiss, summarise, table_agreement
+from reasoner.agreement import agreement as reasoner_agreement
 
 LABELS = ("accept", "correct", "reject")
 
@@ -85,3 +86,71 @@ def test_seeded_history(seeded) -> None:  # noqa: ANN001
     r1 = next(r for r in summary.reviewers if r.reviewer == "r1")
     assert (r1.n, r1.percent_agreement) == (7, pytest.approx(5 / 7))
     assert list(itertools.islice(pairs, 3)) == [("r1", "r2"), ("r1", "r3"), ("r2", "r3")]
+
+
+def _via_rollup(ratings: list[tuple[int, int, str]]) -> AgreementData:
+    """The dashboards' path: effective verdicts folded into a rollup, then its tables."""
+    from chestx.dashboards.rollup import Rollup, StepFacts
+
+    state = Rollup()
+    by_step: dict[int, dict[int, str]] = {}
+    for step, reviewer, verdict in ratings:
+        by_step.setdefault(step, {})[reviewer] = verdict
+    facts = StepFacts(0, "binary", None, "model", (), ())
+    for effective in by_step.values():
+        state.contribute(facts, effective, 1)
+    return agreement_from_rollup(state, {r: f"r{r}" for r in range(10)})
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_same_numbers_as_reasoner_agreement(seed: int) -> None:
+    rng = random.Random(seed)
+    raters = rng.randint(2, 5)
+    ratings = []
+    for step in range(rng.randint(1, 300)):
+        truth = rng.choice(LABELS)
+        for reviewer in rng.sample(range(raters), rng.randint(1, raters)):
+            ratings.append((step, reviewer, truth if rng.random() < 0.7 else rng.choice(LABELS)))
+            if rng.random() < 0.05:  # a changed mind: the later rating counts
+                ratings.append((step, reviewer, rng.choice(LABELS)))
+    ours = summarise(_via_rollup(ratings))
+    theirs = reasoner_agreement([(s, f"r{r}", v) for s, r, v in ratings])
+    assert ours.steps == theirs.n_items
+
+    def same(a: float | None, b: float | None) -> bool:
+        return (a is None and b is None) or (a is not None and b is not None and a == pytest.approx(b))
+
+    assert same(ours.percent_agreement, theirs.percent_agreement)
+    assert same(ours.fleiss_kappa, theirs.fleiss_kappa)
+    assert same(ours.cohen_kappa, theirs.cohen_kappa)
+    assert [(p.reviewer_a, p.reviewer_b, p.n) for p in ours.pairs] == [
+        (p.rater_a, p.rater_b, p.n) for p in theirs.pairs
+    ]
+    for mine, other in zip(ours.pairs, theirs.pairs, strict=True):
+        assert same(mine.percent_agreement, other.percent_agreement)
+        assert same(mine.cohen_kappa, other.cohen_kappa)
+    for mine, other in zip(ours.reviewers, theirs.raters, strict=True):
+        assert (mine.reviewer, mine.n) == (other.rater, other.n)
+        assert same(mine.percent_agreement, other.percent_agreement)
+        assert same(mine.cohen_kappa, other.cohen_kappa)
+
+
+def test_seeded_history_agrees_with_reasoner_agreement(seeded) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from review_db.models import StepVerdict, User
+
+    db, _ = seeded
+    with db.factory() as s:
+        ratings = s.execute(
+            select(StepVerdict.step_id, User.username, StepVerdict.verdict)
+            .join(User, User.id == StepVerdict.reviewer_id)
+            .order_by(StepVerdict.id)
+        ).all()
+    theirs = reasoner_agreement([(step, name, verdict.value) for step, name, verdict in ratings])
+    ours = summarise(load_all(db.factory).agreement)
+    assert ours.fleiss_kappa == pytest.approx(theirs.fleiss_kappa)
+    assert ours.percent_agreement == pytest.approx(theirs.percent_agreement)
+    assert [p.cohen_kappa for p in ours.pairs] == [
+        pytest.approx(p.cohen_kappa) if p.cohen_kappa is not None else None for p in theirs.pairs
+    ]
