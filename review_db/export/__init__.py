@@ -6,18 +6,11 @@ same into a temporary folder and returns a zip (the app's download). The row bui
 :mod:`review_db.export.rows` are pure and can be used without the database. See docs/EXPORTS.md.
 """
 
-from review_db.export.build import (
-    DEFAULT_IMAGES,
-    ExportKind,
-    ExportResult,
-    ImageMode,
-    Progress,
-    build_export,
-    load_since,
-)
+from review_db.export.build import ExportResult, Progress, build_export, load_since
 from review_db.export.consolidate import Agreement, Policy, ReviewedChain, consolidate
 from review_db.export.ids import SPLITS, SplitSpec
 from review_db.export.output import EmptySelection, OutputExists
+from review_db.export.plan import DEFAULT_IMAGES, ExportKind, ImageMode
 from review_db.export.rows import AddedStep, VerifiedChain, completion_text, pair_row, prm_rows, sft_row
 from review_db.export.source import ExportFilter, Watermark
 from review_db.export.zipped import ZippedExport, build_export_zip

@@ -14,62 +14,35 @@ which carry a time): two exports of the same data with the same options have the
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
 import json
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from review_db.engine import read_session
 from review_db.errors import ValidationError
-from review_db.export import rows as row_builders
 from review_db.export.card import render_card
-from review_db.export.consolidate import Agreement, Policy, consolidate
-from review_db.export.ids import SPLIT_PURPOSE, SPLITS, SplitSpec
+from review_db.export.consolidate import Policy
+from review_db.export.manifest import build_manifest
 from review_db.export.output import MANIFEST, MANIFEST_MARKER, EmptySelection, atomic_output_dir
+from review_db.export.passes import export_records, export_rows
 from review_db.export.placement import ImagePlacer, Layout
-from review_db.export.records import RecordsContext, write_records
-from review_db.export.schemas import arrow_schema
-from review_db.export.source import (
-    Candidate,
-    ExportFilter,
-    Resolved,
-    Watermark,
-    count_selected,
-    iter_reviewed_chains,
-    resolve,
-    selection_conditions,
-)
-from review_db.export.writers import Files, JsonlSink, ParquetSink, open_sink
-from review_db.models import Case, Chain, ModelVersion
+from review_db.export.plan import DEFAULT_IMAGES, ExportKind, ImageMode, Plan, make_plan
+from review_db.export.source import ExportFilter, Watermark, resolve
+from review_db.export.writers import Files
 
-FORMAT_VERSION = 1
-
-
-class ExportKind(enum.StrEnum):
-    sft = "sft"
-    prm = "prm"
-    pairs = "pairs"
-    records = "records"
-
-
-class ImageMode(enum.StrEnum):
-    png = "png"
-    dicom = "dicom"
-    none = "none"
-
-
-DEFAULT_IMAGES = {
-    ExportKind.sft: ImageMode.png,
-    ExportKind.pairs: ImageMode.png,
-    ExportKind.prm: ImageMode.none,
-    ExportKind.records: ImageMode.png,
-}
+__all__ = [
+    "DEFAULT_IMAGES",
+    "ExportKind",
+    "ExportResult",
+    "ImageMode",
+    "Progress",
+    "build_export",
+    "load_since",
+]
 
 
 class Progress:
@@ -139,111 +112,52 @@ def build_export(
     ``images`` is "none". ``since`` (an earlier export folder, its manifest, or a watermark)
     makes the export incremental: only chains changed after it. ``split_seed`` and the shares
     decide the patient-level splits; keep them fixed across exports so that test stays test.
+    ``include_reports`` adds the cases' report texts to records (free text: not scrubbed).
     """
-    kind = _choice(ExportKind, kind, "export kind")
-    policy = _choice(Policy, policy, "policy")
-    mode = _choice(ImageMode, images or DEFAULT_IMAGES[kind], "image mode")
-    try:
-        splits = SplitSpec(seed=split_seed, validation=validation_share, test=test_share)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from None
-    if fmt not in ("jsonl", "parquet"):
-        raise ValidationError(f"unknown format {fmt!r}; jsonl or parquet")
-    if kind is ExportKind.prm and mode is not ImageMode.none:
-        raise ValidationError("prm rows are text-only (stepwise supervision); use --images none")
-    if mode is not ImageMode.none and image_root is None:
-        raise ValidationError("exporting images needs the image folder (image_root)")
-    if not key:
-        raise ValidationError("the export key must not be empty")
-    since_info = load_since(since)
-    progress = progress or Progress()
+    plan = make_plan(
+        kind=kind, fmt=fmt, images=images, policy=policy, split_seed=split_seed,
+        validation_share=validation_share, test_share=test_share, filters=filters, key=key,
+        image_root=image_root, since=load_since(since), include_reports=include_reports,
+        system_prompt=system_prompt, png_max_side=png_max_side, command=command, batch_size=batch_size,
+    )  # fmt: skip
     with atomic_output_dir(Path(out_dir), overwrite=overwrite) as tmp:
         files = Files(tmp)
+        placer = ImagePlacer(
+            files, root=image_root, key=key, mode=plan.images.value, max_side=png_max_side,
+            layout=Layout(plan.kind.value, plan.fmt, plan.images.value),
+        )  # fmt: skip
         with read_session(session_factory) as session:
             if session.get_bind().dialect.name == "postgresql":  # one snapshot for every query
                 session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             watermark = Watermark.capture(session)
-            resolved = resolve(
-                session,
-                filters or ExportFilter(),
-                records=kind is ExportKind.records,
-                since=Watermark.from_dict(since_info["watermark"]) if since_info else None,
-            )
-            placer = ImagePlacer(
-                files,
-                root=image_root,
-                key=key,
-                mode=mode.value,
-                max_side=png_max_side,
-                layout=Layout(kind.value, fmt, mode.value),
-            )
-            if kind is ExportKind.records:
-                part = _export_records(
-                    session,
-                    resolved,
-                    files,
-                    fmt=fmt,
-                    key=key,
-                    splits=splits,
-                    placer=placer,
-                    include_reports=include_reports,
-                    progress=progress,
-                )
-            else:
-                part = _export_rows(
-                    session,
-                    resolved,
-                    files,
-                    kind=kind,
-                    fmt=fmt,
-                    key=key,
-                    splits=splits,
-                    policy=policy,
-                    placer=placer,
-                    system_prompt=system_prompt,
-                    progress=progress,
-                    batch_size=batch_size,
-                )
-        if not sum(part["rows"].values()) or (kind is ExportKind.records and not part["rows"].get("chains")):
-            raise EmptySelection(_empty_message(part["skipped"], incremental=since_info is not None))
-        manifest = _manifest(
-            files,
-            part,
-            kind=kind,
-            fmt=fmt,
-            mode=mode,
-            policy=policy,
-            splits=splits,
-            filters=resolved.filters,
-            watermark=watermark,
-            since=since_info,
-            command=command,
-            placer=placer,
-        )
+            since_mark = Watermark.from_dict(plan.since["watermark"]) if plan.since else None
+            resolved = resolve(session, plan.filters, records=plan.records, since=since_mark)
+            run = export_records if plan.records else export_rows
+            part = run(session, resolved, files, plan, placer, progress or Progress())
+        if part.empty:
+            raise EmptySelection(_empty_message(part.skipped, incremental=plan.since is not None))
+        manifest = build_manifest(plan, part, files, placer, watermark)
         files.add_bytes("README.md", render_card(manifest).encode())
         manifest["files"] = dict(sorted(files.entries.items()))
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return _result(Path(out_dir).absolute(), plan, part, manifest, watermark)
+
+
+def _result(
+    out_dir: Path, plan: Plan, part: Any, manifest: dict[str, Any], watermark: Watermark
+) -> ExportResult:
     return ExportResult(
-        out_dir=Path(out_dir).absolute(),
-        kind=kind.value,
-        format=fmt,
+        out_dir=out_dir,
+        kind=plan.kind.value,
+        format=plan.fmt,
         snapshot_hash=manifest["snapshot_hash"],
-        rows=dict(part["rows"]),
-        skipped=dict(part["skipped"]),
-        agreement=part.get("agreement") or {},
+        rows=dict(part.rows),
+        skipped=dict(part.skipped),
+        agreement=part.agreement,
         watermark=watermark,
         files=tuple(manifest["files"]),
         manifest=manifest,
     )
-
-
-def _choice(enum_cls: type[enum.StrEnum], value: object, what: str) -> Any:
-    try:
-        return enum_cls(value)
-    except ValueError:
-        raise ValidationError(
-            f"unknown {what} {value!r}; one of {', '.join(e.value for e in enum_cls)}"
-        ) from None
 
 
 def load_since(since: Path | str | Watermark | dict | None) -> dict[str, Any] | None:
@@ -264,7 +178,7 @@ def load_since(since: Path | str | Watermark | dict | None) -> dict[str, Any] | 
             raise ValidationError(
                 f"{since} is not an export folder or manifest (no readable {MANIFEST})"
             ) from None
-    if MANIFEST_MARKER not in manifest or "watermark" not in manifest:
+    if not isinstance(manifest, dict) or MANIFEST_MARKER not in manifest or "watermark" not in manifest:
         raise ValidationError(f"{since} is not a ChestX Review export manifest")
     return {"snapshot_hash": manifest.get("snapshot_hash"), "watermark": manifest["watermark"]}
 
@@ -273,229 +187,3 @@ def _empty_message(skipped: dict[str, int], *, incremental: bool) -> str:
     why = "; ".join(f"{n} chains: {reason}" for reason, n in sorted(skipped.items()))
     base = "nothing changed since that export" if incremental else "no reviewed chain matches the filters"
     return f"nothing to export: {base}" + (f" ({why})" if why else "") + "; nothing was written"
-
-
-def _prompt_of(task_type: str, question: str, options: tuple[str, ...]) -> str:
-    from reasoner.prompts import Task, build_prompt
-
-    return build_prompt(Task(task_type, question, options))
-
-
-def _export_rows(
-    session: Session,
-    resolved: Resolved,
-    files: Files,
-    *,
-    kind: ExportKind,
-    fmt: str,
-    key: bytes,
-    splits: SplitSpec,
-    policy: Policy,
-    placer: ImagePlacer,
-    system_prompt: str | None,
-    progress: Progress,
-    batch_size: int,
-) -> dict[str, Any]:
-    progress.start(count_selected(session, resolved), "chains")
-    layout = placer.layout
-    schema = arrow_schema(kind.value, placer.mode) if fmt == "parquet" else None
-    sinks: dict[str, JsonlSink | ParquetSink] = {}
-    agreement, skipped = Agreement(), Counter()
-    models, sources, reviewers = Counter(), Counter(), Counter()
-    for page in iter_reviewed_chains(session, resolved, key=key, prompt_of=_prompt_of, batch_size=batch_size):
-        by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for cand in page:
-            made = _rows_of(
-                cand,
-                kind=kind,
-                policy=policy,
-                splits=splits,
-                placer=placer,
-                agreement=agreement,
-                only_agreed=resolved.filters.only_agreed,
-                system_prompt=system_prompt,
-            )
-            if isinstance(made, str):
-                skipped[made] += 1
-                continue
-            split, rows = made
-            by_split[split].extend(rows)
-            models[cand.chain.meta.get("model_version") or "(none)"] += 1
-            sources[cand.chain.task_type] += 1
-            reviewers.update(r.reviewer for r in cand.chain.reviews)
-        for split, rows in by_split.items():
-            if split not in sinks:
-                sinks[split] = open_sink(files, layout.rows_path(split), fmt, schema, **layout.sink_kw())
-            sinks[split].write([placer.embed(row) for row in rows] if layout.embed else rows)
-        placer.end_page()
-        progress.update(len(page))
-    for sink in sinks.values():
-        sink.close()
-    return {
-        "rows": {s: sinks[s].rows if s in sinks else 0 for s in SPLITS},
-        "split_files": {s: [layout.rows_path(s)] if s in sinks else [] for s in SPLITS},
-        "skipped": dict(skipped),
-        "agreement": agreement.as_dict(),
-        "sources": {"model_versions": dict(models), "task_types": dict(sources)},
-        "reviewers": {"count": len(reviewers), "reviews": dict(reviewers)},
-    }
-
-
-def _rows_of(
-    cand: Candidate,
-    *,
-    kind: ExportKind,
-    policy: Policy,
-    splits: SplitSpec,
-    placer: ImagePlacer,
-    agreement: Agreement,
-    only_agreed: bool,
-    system_prompt: str | None,
-) -> tuple[str, list[dict[str, Any]]] | str:
-    """(split, rows) for one candidate chain, or the reason it gives none."""
-    outcome = consolidate(cand.chain, policy)
-    agreement.add(cand.chain, outcome)
-    if outcome.chain is None:
-        return outcome.reason.split(" on step")[0] if outcome.reason else "undecided"
-    if only_agreed and not outcome.unanimous:
-        return "reviewers disagree (--only-agreed)"
-    chain = outcome.chain
-    split = splits.assign(cand.group)
-    if placer.mode != "none" and kind is not ExportKind.prm:
-        if not cand.studies:
-            return "no image"
-        refs = placer.place(cand.studies, split)
-        if refs is None:
-            return "image file missing"
-        chain = replace(chain, images=refs)
-    if kind is ExportKind.sft:
-        if not chain.verified_steps:
-            return "no verified step"
-        rows = [row_builders.sft_row(chain, with_images=placer.mode != "none", system_prompt=system_prompt)]
-    elif kind is ExportKind.prm:
-        rows = row_builders.prm_rows(chain)
-    else:
-        pair = row_builders.pair_row(chain, with_images=placer.mode != "none", system_prompt=system_prompt)
-        if pair is None:
-            return "review changed nothing (no preference)"
-        rows = [pair]
-    return (split, rows) if rows else "no steps"
-
-
-def _export_records(
-    session: Session,
-    resolved: Resolved,
-    files: Files,
-    *,
-    fmt: str,
-    key: bytes,
-    splits: SplitSpec,
-    placer: ImagePlacer,
-    include_reports: bool,
-    progress: Progress,
-) -> dict[str, Any]:
-    split_counts: Counter = Counter()
-    ctx = RecordsContext(
-        key=key,
-        splits=splits,
-        image_path=placer.record_image,
-        include_reports=include_reports,
-        split_counts=split_counts,
-    )
-    progress.start(None, "steps")
-    rows = write_records(session, resolved, files, fmt=fmt, ctx=ctx, progress=progress.update)
-    base = (
-        select(Chain.id)
-        .join(Case, Case.id == Chain.case_id)
-        .where(*selection_conditions(resolved))
-        .subquery()
-    )
-    by_model = session.execute(
-        select(func.coalesce(ModelVersion.name, "(none)"), Chain.source, func.count())
-        .select_from(Chain)
-        .join(base, base.c.id == Chain.id)
-        .outerjoin(ModelVersion, ModelVersion.id == Chain.model_version_id)
-        .group_by(ModelVersion.name, Chain.source)
-    ).all()
-    models, chain_sources = Counter(), Counter()
-    for name, source, n in by_model:
-        models[name] += n
-        chain_sources[source.value] += n
-    return {
-        "rows": rows,
-        "tables": {t: f"records/{t}.{fmt}" for t in rows},
-        "split_cases": dict(split_counts),
-        "skipped": {},
-        "sources": {"model_versions": dict(models), "chain_sources": dict(chain_sources)},
-        "reviewers": {"count": rows.get("reviewers", 0)},
-    }
-
-
-def _manifest(
-    files: Files,
-    part: dict[str, Any],
-    *,
-    kind: ExportKind,
-    fmt: str,
-    mode: ImageMode,
-    policy: Policy,
-    splits: SplitSpec,
-    filters: ExportFilter,
-    watermark: Watermark,
-    since: dict | None,
-    command: str | None,
-    placer: ImagePlacer,
-) -> dict[str, Any]:
-    if kind is ExportKind.records:
-        sizes = {
-            s: {"rows": part["split_cases"].get(s, 0), "unit": "cases", "files": [], "data_files": None}
-            for s in SPLITS
-        }
-    else:
-        sizes = {
-            s: {
-                "rows": part["rows"][s],
-                "files": part["split_files"][s],
-                "data_files": _data_files(placer.layout, s),
-            }
-            for s in SPLITS
-        }
-    for s in SPLITS:
-        sizes[s].update(purpose=SPLIT_PURPOSE[s], trainable=s == "train")
-    return {
-        MANIFEST_MARKER: FORMAT_VERSION,
-        "kind": kind.value,
-        "format": fmt,
-        "images": mode.value,
-        "image_paths": "relative to the rows file"
-        if placer.layout.imagefolder
-        else "relative to the export folder",
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": command or f"build_export(kind={kind.value!r}, fmt={fmt!r})",
-        "snapshot_hash": files.data_hash(),
-        "incremental": since is not None,
-        "since": since,
-        "watermark": watermark.__dict__.copy(),
-        "policy": policy.value,
-        "filters": filters.as_dict(),
-        "splits": {
-            "by": "patient",
-            "seed": splits.seed,
-            "validation": splits.validation,
-            "test": splits.test,
-            "sizes": sizes,
-        },
-        "counts": {
-            "rows": part["rows"],
-            "skipped": part["skipped"],
-            "png_instead_of_dicom": placer.png_fallbacks,
-        },
-        "tables": part.get("tables"),
-        "agreement": part.get("agreement"),
-        "sources": part["sources"],
-        "reviewers": part["reviewers"],
-    }
-
-
-def _data_files(layout: Layout, split: str) -> str:
-    return f"{split}/**" if layout.imagefolder else layout.rows_path(split)

@@ -35,9 +35,16 @@ KIND_TEXT = {
 
 
 def yaml_header(manifest: dict[str, Any]) -> dict[str, Any]:
+    # Why a description with the export's id: with configs in README.md, `datasets` keys its cache
+    # by the configs alone, so a re-export (or a copy elsewhere) would load the first one's cache.
+    description = f"ChestX Review {manifest['kind']} export {manifest['export_id']}"
     if manifest["kind"] == "records":
         configs = [
-            {"config_name": table, "data_files": [{"split": "records", "path": path}]}
+            {
+                "config_name": table,
+                "description": description,
+                "data_files": [{"split": "records", "path": path}],
+            }
             for table, path in manifest["tables"].items()
             if manifest["counts"]["rows"].get(table)  # datasets cannot load an empty JSON file
         ]
@@ -46,6 +53,7 @@ def yaml_header(manifest: dict[str, Any]) -> dict[str, Any]:
         configs = [
             {
                 "config_name": "default",
+                "description": description,
                 "data_files": [
                     {"split": split, "path": info["data_files"]}
                     for split, info in manifest["splits"]["sizes"].items()

@@ -16,7 +16,7 @@ from typing import Any
 
 from review_db.export import ids
 from review_db.export.images import export_dicom, export_png
-from review_db.export.source import StudyRef
+from review_db.export.loading import StudyRef
 from review_db.export.writers import Files
 from review_db.imaging import load_payload
 

@@ -123,3 +123,16 @@ def test_records_load_table_by_table(image_db, tmp_path, fmt) -> None:  # noqa: 
     assert set(steps.column_names) >= {"id", "chain_id", "position", "kind", "author", "text", "created_at"}
     reviews = datasets.load_dataset(str(result.out_dir), "reviews", split="records")
     assert all(r.startswith("R-") for r in reviews["reviewer"])
+
+
+def test_reexport_is_not_served_from_the_datasets_cache(image_db, tmp_path) -> None:  # noqa: ANN001
+    # With configs in README.md, `datasets` keys its cache by the configs only: each export's id
+    # in the config description makes an overwritten or copied export load afresh.
+    out = tmp_path / "again"
+    kw = dict(session_factory=image_db.factory, out_dir=out, key=KEY, images="none", fmt="jsonl")
+    build_export(kind="prm", **kw)
+    first = sum(d.num_rows for d in datasets.load_dataset(str(out)).values())
+    build_export(kind="sft", overwrite=True, **kw)
+    second = datasets.load_dataset(str(out))
+    assert "messages" in next(iter(second.values())).column_names
+    assert sum(d.num_rows for d in second.values()) != first
