@@ -198,14 +198,17 @@ def _rounded_mean(sums, count: int):
 
 
 def fit(pixels: np.ndarray, plan: ScalePlan, *, source_height: int, source_width: int) -> np.ndarray:
-    """``pixels`` (uint8, the frame reduced by ``plan.factor``) box-resized to the plan's size.
+    """``pixels`` (uint8, the frame reduced by ``plan.factor``) resized to the plan's size.
 
-    The source box is the original frame's extent in reduced pixels, so partial edge blocks are
-    weighted by the area they cover.
+    The source box is the original frame's extent in reduced pixels, so the grid stays in place
+    whatever the partial edge blocks. Unreduced frames get Pillow's box filter (the exact area
+    average). Reduced ones get bilinear: a box filter that shrinks by less than 2x is nearly a
+    nearest-neighbour pick on the coarse grid (sample positions jitter by up to half a reduced
+    pixel); against the area average of the full frame, bilinear halves the 99th-percentile error
+    (RG1 at 512: 1.8 vs 2.7 gray levels; a sine: 1.6 vs 3.8) for ~35% more time in this step.
     """
     if pixels.shape == (plan.rows, plan.cols):
         return pixels
     extent = (0.0, 0.0, source_width / plan.factor, source_height / plan.factor)
-    image = Image.fromarray(pixels)
-    # Box: area averaging, as the reduction; measured ~35% faster than bilinear.
-    return np.asarray(image.resize((plan.cols, plan.rows), Image.Resampling.BOX, box=extent))
+    kind = Image.Resampling.BOX if plan.factor == 1 else Image.Resampling.BILINEAR
+    return np.asarray(Image.fromarray(pixels).resize((plan.cols, plan.rows), kind, box=extent))
