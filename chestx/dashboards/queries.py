@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +32,7 @@ from chestx.dashboards.rollup import ADDED, CACHE, VERDICTS, Rollup, RollupCache
 from review_db.models import Case, Chain, ChainReview, ModelVersion, TrainingRun, User
 from review_db.types import CaseStatus, utcnow
 
+log = logging.getLogger(__name__)
 TIME_EDGES = (0, 30, 60, 120, 180, 300, 600, 900, 1800, 3600)  # seconds; the last bin is open
 LOSS_RUNS = 20  # the newest training runs that get a loss curve
 
@@ -158,21 +161,22 @@ def review_activity(*, session: Session, rollup: Rollup) -> tuple[DayActivity, .
         )
     ).all()
     # A correlated max per verified case walks the (case -> chains -> reviews) indexes; a join
-    # and GROUP BY case would sort every review instead.
+    # and GROUP BY case would sort every review instead. (Not wrapped in a subquery to filter
+    # NULLs: SQLite would then evaluate the correlated max twice.)
     last_review = (
         select(func.max(ChainReview.submitted_at))
         .join(Chain, Chain.id == ChainReview.chain_id)
         .where(Chain.case_id == Case.id)
         .scalar_subquery()
     )
-    verified_on = (
-        select(func.date(last_review).label("day")).where(Case.status == CaseStatus.verified).subquery()
-    )
-    verified = session.execute(
-        select(verified_on.c.day, func.count())
-        .where(verified_on.c.day.is_not(None))
-        .group_by(verified_on.c.day)
-    ).all()
+    day = func.date(last_review).label("day")
+    verified = [
+        row
+        for row in session.execute(
+            select(day, func.count()).where(Case.status == CaseStatus.verified).group_by(day)
+        )
+        if row[0] is not None
+    ]
     days: dict[dt.date, list[int]] = {}
     for day, n in rollup.by_day.items():
         days.setdefault(day, [0, 0, 0])[0] += n
@@ -304,7 +308,7 @@ def time_spent(*, session: Session) -> TimeSpent:
     t = ChainReview.time_spent_s
     bin_of = case(*((t < edge, i - 1) for i, edge in enumerate(TIME_EDGES) if i), else_=len(TIME_EDGES) - 1)
     rows = session.execute(
-        select(type_coerce(Case.task_type, String), bin_of, func.count())
+        select(type_coerce(Case.task_type, String), bin_of, func.count(), func.sum(cast(t, Float)))
         .select_from(ChainReview)
         .join(Chain, Chain.id == ChainReview.chain_id)
         .join(Case, Case.id == Chain.case_id)
@@ -313,16 +317,36 @@ def time_spent(*, session: Session) -> TimeSpent:
     if not rows:
         return TimeSpent()
     per_task: dict[str, list[int]] = {}
-    for task_type, index, n in rows:
+    for task_type, index, n, _ in rows:
         per_task.setdefault(task_type, [0] * len(TIME_EDGES))[int(index)] += n
-    total, mean = session.execute(select(func.count(), func.avg(cast(t, Float)))).one()
+    total = sum(row[2] for row in rows)
+    mean = sum(row[3] or 0.0 for row in rows) / total
     median = session.scalar(select(t).order_by(t).offset((total - 1) // 2).limit(1))
     return TimeSpent(
         by_task_type=tuple((k, tuple(v)) for k, v in sorted(per_task.items())),
         total=total,
         median_s=float(median) if median is not None else None,
-        mean_s=float(mean) if mean is not None else None,
+        mean_s=mean,
     )
+
+
+def warm_up(factory: sessionmaker[Session], *, cache: RollupCache = CACHE) -> threading.Thread:
+    """Fold the verdict rollup in a background thread, so the first page view is fast.
+
+    The first fold reads every verdict once (seconds at a million steps; see bench/RESULTS.md);
+    an app calls this at start-up. A failure is logged, and the first refresh folds instead.
+    """
+
+    def run() -> None:
+        try:
+            with snapshot(factory) as session:
+                cache.current(session)
+        except Exception:  # a background convenience: the page itself reports real errors
+            log.exception("warming the dashboards' verdict rollup failed")
+
+    thread = threading.Thread(target=run, name="dashboards-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def load_all(factory: sessionmaker[Session], *, cache: RollupCache = CACHE) -> DashboardData:
@@ -364,4 +388,5 @@ __all__ = [
     "review_activity",
     "time_spent",
     "verdict_rates",
+    "warm_up",
 ]

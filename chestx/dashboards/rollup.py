@@ -305,6 +305,10 @@ class RollupCache:
             self._states[engine] = state
             return state
 
+    def held(self, engine: Engine) -> Rollup | None:
+        """The rollup last folded for ``engine``, if any (without folding)."""
+        return self._states.get(engine)
+
     def clear(self) -> None:
         with self._guard:
             self._states.clear()

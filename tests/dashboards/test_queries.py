@@ -127,3 +127,12 @@ def test_each_query_alone_matches_load_all(seeded) -> None:  # noqa: ANN001
         assert queries.time_spent(session=s) == data.time_spent
     assert VerdictCounts(1, 2, 3).share("correct") == pytest.approx(1 / 3)
     assert VerdictCounts().share("accept") is None
+
+
+def test_warm_up_folds_in_the_background(seeded) -> None:  # noqa: ANN001
+    from chestx.dashboards.rollup import RollupCache
+
+    db, _ = seeded
+    cache = RollupCache()
+    queries.warm_up(db.factory, cache=cache).join(timeout=60)
+    assert cache.held(db.engine).rows == 15
