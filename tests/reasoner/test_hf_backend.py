@@ -151,3 +151,30 @@ def test_qwen2_5_vl_family_streams(tmp_path):
     backend = HFBackend(backend.loaded, logits_processor=scripted_logits(backend.loaded.processor.tokenizer))
     fin = collect(backend.stream(request()))
     assert fin.raw == DEMO_CHAIN and fin.status == "complete"
+
+
+def test_streamer_coalesces_words_but_not_step_boundaries(loaded, monkeypatch):
+    import torch
+
+    from reasoner.backends import hf
+    from reasoner.parsing import StepStream
+
+    monkeypatch.setattr(hf, "COALESCE_S", 60.0)  # only boundaries release text
+    text = "<think> The lungs are clear and well expanded. The heart is big. </think><answer> A </answer>"
+    tokenizer = loaded.processor.tokenizer
+    streamer = hf._streamer_class()(tokenizer, skip_special_tokens=True)
+    streamer.next_tokens_are_prompt = False
+    for token in tokenizer.encode(text, add_special_tokens=False):
+        streamer.put(torch.tensor([[token]]))
+    streamer.end()
+    items = [streamer.text_queue.get_nowait() for _ in range(streamer.text_queue.qsize())]
+    texts = [item[0] for item in items if item is not None]
+    assert "".join(texts) == text and len(texts) < len(tokenizer.encode(text)) // 2
+    stream = StepStream()
+    for chunk in texts:
+        done = [p for p in stream.feed(chunk) if p.kind == "step"]
+        if "heart" in chunk:
+            break
+        if done:
+            break
+    assert done and done[0].text == "The lungs are clear and well expanded."
