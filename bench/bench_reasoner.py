@@ -163,28 +163,37 @@ def _pipeline_cpu(tokenizer, text: str, repeats: int = 20) -> float:
         hf.COALESCE_S = saved
 
 
-def bench_parser(min_seconds: float = 1.0) -> dict:
+def _rate(outputs: list[str], fn, seconds: float) -> float:
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for raw in outputs:
+            fn(raw)
+        n += len(outputs)
+    return n / (time.perf_counter() - t0)
+
+
+def _stream_words(raw: str) -> None:
+    stream = StepStream()
+    for word in raw.split(" "):
+        stream.feed(word + " ")
+    stream.finish()
+
+
+def bench_parser(windows: int = 5, seconds: float = 0.5) -> dict:
+    """Outputs/s over several short windows: best (least disturbed by other jobs) and median."""
     if REAL.exists():
         outputs, source = [item["pred"] for item in json.loads(REAL.read_text())], "102 real outputs"
     else:
         outputs = [json.loads(x)["pred"] for x in FIXTURES.read_text().splitlines() if x.strip()]
         source = f"{len(outputs)} fixture outputs (real data absent)"
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < min_seconds:
-        for raw in outputs:
-            parse_output(raw)
-        n += len(outputs)
-    batch = n / (time.perf_counter() - t0)
-    n, t0 = 0, time.perf_counter()
-    words = [raw.split(" ") for raw in outputs]
-    while time.perf_counter() - t0 < min_seconds:
-        for ws in words:
-            stream = StepStream()
-            for w in ws:
-                stream.feed(w + " ")
-            stream.finish()
-        n += len(outputs)
-    return {"source": source, "batch_per_s": batch, "stream_per_s": n / (time.perf_counter() - t0)}
+    batch = [_rate(outputs, parse_output, seconds) for _ in range(windows)]
+    streamed = [_rate(outputs, _stream_words, seconds) for _ in range(windows)]
+    return {
+        "source": source,
+        "batch_per_s": max(batch),
+        "batch_median": statistics.median(batch),
+        "stream_per_s": max(streamed),
+    }
 
 
 def bench_gpu() -> dict | None:
@@ -224,8 +233,9 @@ def report(s: dict, p: dict, gpu: dict | None) -> str:
         f"{s['pipeline_ms']:.1f} ms = {s['pipeline_share'] * 100:.1f}% of bare generate's CPU | |",
         f"| step-done latency p50 / p95 / p99 / max ({s['lat_n']} steps) | {s['lat_p50_ms']:.2f} / "
         f"{s['lat_p95_ms']:.2f} / {s['lat_p99_ms']:.2f} / {s['lat_max_ms']:.2f} ms | p99 <= 20 ms |",
-        f"| parser, {p['source']}, batch | {p['batch_per_s']:,.0f} outputs/s | >= 5,000/s |",
-        f"| parser, same, streamed word by word | {p['stream_per_s']:,.0f} outputs/s | |",
+        f"| parser, {p['source']}, batch: best / median of 5 windows | {p['batch_per_s']:,.0f} / "
+        f"{p['batch_median']:,.0f} outputs/s | >= 5,000/s |",
+        f"| parser, same, streamed word by word (best window) | {p['stream_per_s']:,.0f} outputs/s | |",
     ]
     if gpu:
         lines.append(

@@ -322,5 +322,6 @@ def parse_output(raw: str, *, options: Sequence[str] | None = None) -> ParsedCha
     against the options and an answer given as option text is mapped to its letter.
     """
     stream = StepStream(options=options, pieces=False)
-    stream.feed(raw)
+    stream._raw.append(raw)
+    stream._flushed = stream._advance(raw, final=True)  # one pass: the whole output is here
     return stream.finish()

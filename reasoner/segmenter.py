@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 import re
 
+# Each at most 6 letters long (see _protected_period's shortcut).
 ABBREVIATIONS = frozenset(
     [
         "e.g",
@@ -231,6 +232,8 @@ class Segmenter:
             return False
         before = text[start - 1]
         if before.isalpha():
+            if text[start - 7 : start].isalpha():  # 7+ letters: longer than any abbreviation
+                return False
             word = _WORD_BEFORE.search(text, max(self._seg, start - 9), start)
             return bool(word) and word.group(1).lower() in ABBREVIATIONS
         if not before.isdigit():
