@@ -191,7 +191,7 @@ class OpenAIBackend:
         record |= request.params.as_dict()
         try:
             messages = openai_messages(request.chat())
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, AttributeError, TypeError) as exc:  # AttributeError: not an image
             yield Error(f"cannot send the input: {exc}", "input")
             yield from mapper.finish("error", params=record)
             return

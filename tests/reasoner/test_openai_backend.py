@@ -103,3 +103,10 @@ def test_client_complete_returns_the_whole_text(model):
         client = ChatClient(server.url, model="tiny", http=FAST)
         text = client.complete(openai_messages(request().chat()), GenerationParams(max_new_tokens=300))
     assert text == DEMO_CHAIN
+
+
+def test_bad_input_is_an_input_error_without_a_request():
+    events = list(
+        OpenAIBackend("http://127.0.0.1:9/v1", model="x").stream(ReasonRequest(TASK, ("not an image",)))
+    )
+    assert events[0].kind == "input" and events[-1].finish_reason == "error"
