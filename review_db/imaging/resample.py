@@ -33,8 +33,9 @@ from review_db.imaging.windows import DisplayParams, Window, display_lut
 
 # exact=False: an integer reduction is the final size when it keeps at least this much of max_side.
 SNAP_FRACTION = 0.9
-# Input bytes per strip of box_reduce: a strip and its sums stay in cache (measured best ~64 rows).
-_STRIP_BYTES = 1 << 19
+# Input bytes per strip of box_reduce: a strip and its temporaries stay in a core's L2 cache
+# (measured best at ~32 output rows of RG1; 8 rows pay Python overhead, 128 spill).
+_STRIP_BYTES = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -95,31 +96,47 @@ def value_lut(params: DisplayParams, window: Window | None) -> np.ndarray:
     return out
 
 
-def box_reduce(values: np.ndarray, factor: int, *, bits: int | None = None) -> np.ndarray:
+def box_reduce(
+    values: np.ndarray, factor: int, *, bits: int | None = None, lut: np.ndarray | None = None
+) -> np.ndarray:
     """Rounded means of ``factor`` x ``factor`` blocks of a 2-D unsigned array, same dtype.
 
     ``bits``: the values are below 2**bits (default: the dtype's width); fewer bits let the
-    2x reduction sum pairs in a narrower type. The result has ceil(rows / factor) x
-    ceil(cols / factor) pixels; the partial blocks along the bottom and right edges are the means
-    of the pixels they have (as Pillow's ``reduce``).
+    2x reduction sum pairs in a narrower type. ``lut``: a uint8 table indexed by the values; the
+    result is then ``lut[means]`` (uint8), looked up strip by strip while the means are in cache
+    (measured ~30% less time than reducing, then looking up). The result has ceil(rows / factor)
+    x ceil(cols / factor) pixels; the partial blocks along the bottom and right edges are the
+    means of the pixels they have (as Pillow's ``reduce``).
     """
     if factor < 1:
         raise ValueError("factor must be at least 1")
     if factor == 1:
-        return values
+        return values if lut is None else lut.take(values, mode="clip")
     height, width = values.shape
     k = factor
     full_rows, full_cols = height // k, width // k
-    out = np.empty((-(-height // k), -(-width // k)), dtype=values.dtype)
+    out = np.empty((-(-height // k), -(-width // k)), dtype=values.dtype if lut is None else np.uint8)
     if full_rows and full_cols:
         full, target = values[: full_rows * k, : full_cols * k], out[:full_rows, :full_cols]
         if k == 2:
-            _pair_blocks(full, target, narrow=np.uint16 if (bits or 8 * values.itemsize) <= 15 else np.uint32)
+            narrow = np.uint16 if (bits or 8 * values.itemsize) <= 15 else np.uint32
+            _pair_blocks(full, target, narrow=narrow, lut=lut)
         else:
-            _full_blocks(full, k, target)
+            _full_blocks(full, k, target, lut=lut)
     if full_rows * k < height or full_cols * k < width:
-        _edge_blocks(values, k, out)
+        _edge_blocks(values, k, out, lut=lut)
     return out
+
+
+def _store(means: np.ndarray, dest: np.ndarray, lut: np.ndarray | None) -> None:
+    """``dest[...] = means``, or ``lut[means]``. Mode "clip": the indices are in range by
+    construction, and the default "raise" would buffer ``out``."""
+    if lut is None:
+        np.copyto(dest, means, casting="unsafe")
+    elif dest.flags.c_contiguous:
+        np.take(lut, means, out=dest, mode="clip")
+    else:
+        dest[...] = np.take(lut, means, mode="clip")
 
 
 def _strip_rows(values: np.ndarray, k: int) -> int:
@@ -127,7 +144,7 @@ def _strip_rows(values: np.ndarray, k: int) -> int:
     return max(1, _STRIP_BYTES // max(1, values.shape[1] * values.itemsize * k))
 
 
-def _pair_blocks(values: np.ndarray, out: np.ndarray, *, narrow: type) -> None:
+def _pair_blocks(values: np.ndarray, out: np.ndarray, *, narrow: type, lut: np.ndarray | None) -> None:
     """2x2 block means (even dimensions), strip by strip, with contiguous vector operations only.
 
     Row pairs are added in ``narrow`` (uint16 when the values have at most 15 bits); the column
@@ -148,10 +165,11 @@ def _pair_blocks(values: np.ndarray, out: np.ndarray, *, narrow: type) -> None:
         np.bitwise_and(words, mask, out=low[:n])
         sums[:n] += low[:n]
         sums[:n] += wide(2)
-        np.right_shift(sums[:n], wide(2), out=out[top : top + n], casting="unsafe")
+        sums[:n] >>= wide(2)
+        _store(sums[:n], out[top : top + n], lut)
 
 
-def _full_blocks(values: np.ndarray, k: int, out: np.ndarray) -> None:
+def _full_blocks(values: np.ndarray, k: int, out: np.ndarray, *, lut: np.ndarray | None) -> None:
     """Block means of ``values`` (dimensions divisible by k) into ``out``, strip by strip.
 
     Rows are summed first (whole contiguous rows: vectorised), then every k-th column.
@@ -173,24 +191,26 @@ def _full_blocks(values: np.ndarray, k: int, out: np.ndarray) -> None:
             blocks += acc[:, j::k]
         blocks += half
         np.floor_divide(blocks, wide(k * k), out=blocks)
-        out[top : top + n] = blocks
+        _store(blocks, out[top : top + n], lut)
 
 
-def _edge_blocks(values: np.ndarray, k: int, out: np.ndarray) -> None:
+def _edge_blocks(values: np.ndarray, k: int, out: np.ndarray, *, lut: np.ndarray | None) -> None:
     """The partial blocks along the bottom and right edges (thin strips: plain numpy)."""
     height, width = values.shape
     full_rows, full_cols = height // k, width // k
     extra_rows, extra_cols = height - full_rows * k, width - full_cols * k
     if extra_cols and full_rows:  # right edge: k x extra_cols blocks
         block = values[: full_rows * k, full_cols * k :].astype(np.uint64)
-        out[:full_rows, full_cols] = _rounded_mean(block.reshape(full_rows, -1).sum(axis=1), k * extra_cols)
+        sums = block.reshape(full_rows, -1).sum(axis=1)
+        _store(_rounded_mean(sums, k * extra_cols), out[:full_rows, full_cols], lut)
     if extra_rows and full_cols:  # bottom edge: extra_rows x k blocks
         block = values[full_rows * k :, : full_cols * k].astype(np.uint64)
         sums = block.reshape(extra_rows, full_cols, k).sum(axis=(0, 2))
-        out[full_rows, :full_cols] = _rounded_mean(sums, extra_rows * k)
+        _store(_rounded_mean(sums, extra_rows * k), out[full_rows, :full_cols], lut)
     if extra_rows and extra_cols:
         corner = values[full_rows * k :, full_cols * k :]
-        out[full_rows, full_cols] = _rounded_mean(corner.sum(dtype=np.uint64), corner.size)
+        mean = _rounded_mean(np.asarray([corner.sum(dtype=np.uint64)]), corner.size)
+        _store(mean, out[full_rows, full_cols:], lut)
 
 
 def _rounded_mean(sums, count: int):

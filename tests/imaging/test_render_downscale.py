@@ -162,11 +162,13 @@ def test_png_source_matches_the_reference(tmp_path, max_side, exact):
     assert mean <= 2.0 and p99 <= 6.0, (mean, p99)
 
 
-def test_bits_above_bits_stored_are_ignored_when_downscaling(write_dicom):
+@pytest.mark.parametrize(("max_side", "exact"), [(100, True), (151, False)])  # 3x, and 2x (pairs)
+def test_bits_above_bits_stored_are_ignored_when_downscaling(write_dicom, max_side, exact):
     ds = smooth_dataset(301, 257, photometric="MONOCHROME2")
-    clean = render_for_display(write_dicom(ds, "clean.dcm"), max_side=100).pixels
-    ds.PixelData = (np.frombuffer(ds.PixelData, dtype="<u2") | 0xF000).tobytes()
-    assert np.array_equal(render_for_display(write_dicom(ds, "dirty.dcm"), max_side=100).pixels, clean)
+    clean = render_for_display(write_dicom(ds, "clean.dcm"), max_side=max_side, exact_size=exact).pixels
+    ds.PixelData = (np.frombuffer(ds.PixelData, dtype="<u2") | 0xF000).tobytes()  # an overlay
+    dirty = render_for_display(write_dicom(ds, "dirty.dcm"), max_side=max_side, exact_size=exact).pixels
+    assert np.array_equal(dirty, clean)
 
 
 def test_plan_scale():
@@ -199,6 +201,8 @@ def test_box_reduce_equals_pillow_reduce(dtype, bits, factor):
         ours = box_reduce(values, factor, bits=bits)
         assert ours.dtype == dtype and ours.shape == expected.shape
         assert np.abs(ours - expected.astype(np.float64)).max() <= 0.5 + 1e-3 * 2**bits / 65536, shape
+        lut = rng.integers(0, 256, size=2**bits, dtype=np.uint8)  # the lookup fused into the strips
+        assert np.array_equal(box_reduce(values, factor, bits=bits, lut=lut), lut[ours])
 
 
 def test_cache_keeps_exact_and_snapped_renders_apart(rg1_paths):
