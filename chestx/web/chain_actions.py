@@ -3,9 +3,11 @@
 Contract: :func:`chain_action` takes the action the browser sent (a small dict: ``kind``,
 ``request_id``, ids and text) and the session's :class:`~chestx.web.state.ReviewState`, does it
 in one unit of work and returns the new state and the re-rendered chain. Ids from the browser
-are checked against the chain the session has open. An expected failure (the case was taken
-over, a correction without text...) is not raised: it comes back as an :class:`Ack` that is not
-ok, with the message, so the page keeps the reviewer's draft and shows why.
+are checked against the chain the session has open. The write is its own short unit of work
+(on SQLite it holds the single writer slot), and the render reads after it has committed. An
+expected failure (the case was taken over, a correction without text...) is not raised: it
+comes back as an :class:`Ack` that is not ok, with the message, so the page keeps the
+reviewer's draft and shows why.
 """
 
 from __future__ import annotations
@@ -113,15 +115,18 @@ def chain_action(
     if state.case_id is None or state.chain_id is None or state.user_id != user.id:
         return state, render_chain(None, read_only=True, ack=Ack(rid, False, "open a case first"))
     ack = Ack(rid)
-    with ctx.write(user) as session:
-        if state.read_only:
-            ack = Ack(rid, False, state.read_only_reason or "this case is read-only for you")
-        elif rid not in state.done:  # a retry of an action already carried out changes nothing
-            try:
-                with session.begin_nested():  # an error leaves the unit of work usable for the render
-                    _apply(ctx, session, user, state, data)
-                state = state.remember(rid)
-            except ChestXError as exc:
-                ack = Ack(rid, False, f"Not saved: {exc}. Your text is kept; try again.")
-        detail = app_queries.case_detail(session=session, case_id=state.case_id, reviewer_id=user.id)
-    return state, render_chain(detail, read_only=state.read_only, ack=ack)
+    if state.read_only:
+        ack = Ack(rid, False, state.read_only_reason or "this case is read-only for you")
+    elif rid not in state.done:  # a retry of an action already carried out changes nothing
+        try:
+            # The write alone holds the (SQLite) writer slot; the render reads afterwards.
+            with ctx.write(user) as session:
+                _apply(ctx, session, user, state, data)
+            state = state.remember(rid)
+        except ChestXError as exc:  # the unit of work rolled back: nothing of it was written
+            ack = Ack(rid, False, f"Not saved: {exc}. Your text is kept; try again.")
+    with ctx.read() as session:
+        view = app_queries.chain_view(
+            session=session, chain_id=state.chain_id, reviewer_id=user.id, options=state.options
+        )
+    return state, render_chain(view, read_only=state.read_only, ack=ack)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from chestx.web.diff import word_diff
 from chestx.web.html import answer_text, esc, notice
-from review_db.services.app_queries import CaseDetail, StepRow
+from review_db.services.app_queries import CaseDetail, ChainView, StepRow
 
 VERDICTS = {
     None: ("Not judged yet", "pending"),
@@ -84,7 +84,7 @@ def _step(step: StepRow, *, read_only: bool) -> str:
     )
 
 
-def _progress(detail: CaseDetail) -> str:
+def _progress(detail: CaseDetail | ChainView) -> str:
     total, done = detail.model_steps, detail.judged
     pct = 0 if total == 0 else round(100 * done / total)
     hint = (
@@ -98,7 +98,7 @@ def _progress(detail: CaseDetail) -> str:
 
 
 def render_chain(
-    detail: CaseDetail | None, *, read_only: bool, ack: Ack = Ack(), show_answer: bool = False
+    detail: CaseDetail | ChainView | None, *, read_only: bool, ack: Ack = Ack(), show_answer: bool = False
 ) -> str:
     """The reviewable chain of ``detail`` (or a placeholder when there is none).
 

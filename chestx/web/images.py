@@ -4,7 +4,7 @@ Contract: the client names a case (and whether it wants the prior study), a pres
 and a size; never a file. The route checks that the logged-in user may see that case
 (:func:`review_db.services.app_queries.may_view_case`), finds the stored payload from the
 database row (a path inside the image store, checked again by the storage layer), renders it
-through :class:`~review_db.imaging.RenderCache` and answers lossless PNG (or WebP when asked),
+through :class:`~review_db.imaging.RenderCache` and answers lossless PNG (or a JPEG/WebP preview when asked),
 with a private cache header, so the browser keeps it and no shared cache does.
 """
 
@@ -19,9 +19,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from chestx.web.context import AppContext
-from review_db.imaging import PRESET_NAMES, encode_png, encode_webp, load_payload
+from review_db.imaging import PRESET_NAMES, encode_jpeg, encode_png, encode_webp, load_payload
 from review_db.services import app_queries
 from review_db.services.users import get_user
+
+# PNG is lossless (the full-quality image); JPEG is the fast preview shown while PNG arrives.
+ENCODERS = {"png": encode_png, "jpeg": encode_jpeg, "webp": encode_webp}
 
 
 class EncodedCache:
@@ -74,7 +77,7 @@ def router(ctx: AppContext) -> APIRouter:
         c: float | None = None,
         w: float | None = None,
         max: int = Query(0, ge=0),  # noqa: A002 - the query name
-        fmt: str = Query("png", pattern="^(png|webp)$"),
+        fmt: str = Query("png", pattern="^(png|jpeg|webp)$"),
     ) -> Response:
         user = ctx.user(request)
         if user is None:
@@ -114,7 +117,7 @@ def router(ctx: AppContext) -> APIRouter:
                 )
             except FileNotFoundError:
                 raise HTTPException(404, "the stored image is missing") from None
-            data = encode_png(rendered) if fmt == "png" else encode_webp(rendered)
+            data = ENCODERS[fmt](rendered)
             encoded.put(key, data)
         return Response(content=data, media_type=f"image/{fmt}", headers=headers)
 

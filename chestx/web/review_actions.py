@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy.orm import Session
-
 from chestx.web.auth import UserInfo, require
 from chestx.web.chain_html import render_chain
 from chestx.web.context import AppContext
@@ -120,25 +118,41 @@ def worklist(ctx: AppContext, user: UserInfo | None, flt: WorklistFilter) -> Wor
     return WorklistScreen(counts_block(counts), table, progress, models)
 
 
-def _read_only_reason(
-    session: Session, detail: CaseDetail, user: UserInfo, *, claim: bool, lease: dt.timedelta
-) -> str:
-    """Why the case opens read-only for ``user`` ("" when it is theirs to review, claimed now)."""
+def _locked_reason(holder: str, until: dt.datetime) -> str:
+    return (
+        f"{holder} is reviewing this case until {utc(until)}. You can read it; "
+        "it opens for you when they finish or their claim lapses."
+    )
+
+
+def _claim(
+    ctx: AppContext, user: UserInfo, detail: CaseDetail, *, claim: bool
+) -> tuple[str, app_queries.LockInfo | None]:
+    """(why the case is read-only for ``user`` or "", the lease now), claiming it if asked.
+
+    The claim is its own short unit of work: on SQLite the writer slot is held for the claim
+    alone, not for the reads around it.
+    """
     if detail.submitted:
-        return "You have submitted your review of this case."
+        return "You have submitted your review of this case.", detail.lock
     if detail.status != CaseStatus.open.value:
-        return f"This case is {detail.status}: it is shown for reading only."
+        return f"This case is {detail.status}: it is shown for reading only.", detail.lock
+    if not claim:
+        lock = detail.lock
+        if lock is not None and lock.holder_id != user.id:
+            return _locked_reason(lock.holder, lock.expires_at), lock
+        return "", lock
     try:
-        if claim:
-            services.claim_case(session=session, case_id=detail.id, reviewer_id=user.id, lease=lease)
-        elif detail.lock is not None and detail.lock.holder_id != user.id:
-            raise CaseLocked(case_id=detail.id, holder=detail.lock.holder, expires_at=detail.lock.expires_at)
+        with ctx.write(user) as session:
+            held = services.claim_case(
+                session=session, case_id=detail.id, reviewer_id=user.id, lease=ctx.lease
+            )
+            until = held.expires_at
     except CaseLocked as exc:
-        return (
-            f"{exc.holder} is reviewing this case until {utc(exc.expires_at)}. You can read it; "
-            "it opens for you when they finish or their claim lapses."
+        return _locked_reason(exc.holder, exc.expires_at), app_queries.LockInfo(
+            exc.holder, -1, exc.expires_at
         )
-    return ""
+    return "", app_queries.LockInfo(user.username, user.id, until)
 
 
 def open_case(
@@ -148,17 +162,15 @@ def open_case(
     user = require(user, Role.reviewer)
     if not case_id:
         return CaseScreen(state, notice=notice("Choose a case first.", "error"), opened=False)
-    with ctx.write(user) as session:
+    with ctx.read() as session:
         orm_user = session.get(User, user.id)
-        if not app_queries.may_view_case(session=session, user=orm_user, case_id=int(case_id)):
-            return CaseScreen(
-                state,
-                notice=notice(f"Case {case_id} does not exist or is not yours to see.", "error"),
-                opened=False,
-            )
-        detail = app_queries.case_detail(session=session, case_id=int(case_id), reviewer_id=user.id)
-        reason = _read_only_reason(session, detail, user, claim=claim, lease=ctx.lease)
-        lock = app_queries.lock_info(session=session, case_id=detail.id)
+        detail = None
+        if app_queries.may_view_case(session=session, user=orm_user, case_id=int(case_id)):
+            detail = app_queries.case_detail(session=session, case_id=int(case_id), reviewer_id=user.id)
+    if detail is None:
+        missing = notice(f"Case {case_id} does not exist or is not yours to see.", "error")
+        return CaseScreen(state, notice=missing, opened=False)
+    reason, lock = _claim(ctx, user, detail, claim=claim)
     new_state = state.opened(
         user_id=user.id,
         case_id=detail.id,
@@ -168,8 +180,7 @@ def open_case(
         options=detail.options,
         task_type=detail.task_type,
     )
-    detail = replace(detail, lock=lock)
-    return render_case(new_state, detail, user)
+    return render_case(new_state, replace(detail, lock=lock), user)
 
 
 def render_case(
@@ -205,7 +216,7 @@ def next_case(ctx: AppContext, user: UserInfo | None, state: ReviewState, flt: W
         case_id = case.id if case else None
     if case_id is None:
         return CaseScreen(state, notice=notice("No case is waiting for you. Well done.", "ok"), opened=False)
-    return open_case(ctx, user, state, case_id)
+    return open_case(ctx, user, state, case_id, claim=False)  # claimed just now
 
 
 def renew(ctx: AppContext, user: UserInfo | None, state: ReviewState) -> tuple[ReviewState, str]:
@@ -213,24 +224,26 @@ def renew(ctx: AppContext, user: UserInfo | None, state: ReviewState) -> tuple[R
     user = require(user, Role.reviewer)
     if state.case_id is None:
         return state, ""
-    with ctx.write(user) as session:
-        detail = app_queries.case_detail(session=session, case_id=state.case_id, reviewer_id=user.id)
-        if detail is None:
-            return state.closed(), ""
-        if not state.read_only:
-            try:
+    if not state.read_only:
+        try:
+            with ctx.write(user) as session:
                 services.renew_lock(
                     session=session, case_id=state.case_id, reviewer_id=user.id, lease=ctx.lease
                 )
-            except CaseLocked as exc:
-                reason = (
-                    f"{exc.holder} took this case over (your claim had lapsed) until {utc(exc.expires_at)}."
-                )
-                state = replace(state, read_only=True, read_only_reason=reason)
-        lock = app_queries.lock_info(session=session, case_id=state.case_id)
-    detail = replace(detail, lock=lock)
+        except CaseLocked as exc:
+            reason = f"{exc.holder} took this case over (your claim had lapsed) until {utc(exc.expires_at)}."
+            state = replace(state, read_only=True, read_only_reason=reason)
+    with ctx.read() as session:
+        detail = app_queries.case_detail(session=session, case_id=state.case_id, reviewer_id=user.id)
+    if detail is None:
+        return state.closed(), ""
     reason = state.read_only_reason
-    if state.read_only and lock is None and detail.status == CaseStatus.open.value and not detail.submitted:
+    if (
+        state.read_only
+        and detail.lock is None
+        and detail.status == CaseStatus.open.value
+        and not detail.submitted
+    ):
         reason += " The case is free now: open it again to claim it."
     return state, case_header(detail, user_id=user.id, read_only_reason=reason)
 

@@ -60,9 +60,8 @@ class ReviewUI:
     def case_outputs(self) -> list[Any]:
         return [
             self.state, self.wl_col, self.case_col, self.wl_notice, self.header, self.notice,
-            self.viewer, self.facts, self.question, self.report_acc, self.report, self.chain,
+            self.viewer, self.facts, self.question, self.report, self.chain,
             self.answer_label, self.answer, self.options, self.comment, self.submit, self.generate,
-            self.timer,
         ]  # fmt: skip
 
     def worklist_outputs(self) -> list[Any]:
@@ -80,11 +79,12 @@ def _worklist_updates(ui: ReviewUI, screen: review_actions.WorklistScreen, model
 
 
 def _case_updates(ctx: AppContext, ui: ReviewUI, screen: CaseScreen) -> dict:
+    """Outputs for an opened case. Plain values wherever possible: every ``gr.update`` makes
+    Gradio build a new component on the server's event loop, which delays other requests."""
     if not screen.opened:
         return {ui.state: screen.state, ui.wl_notice: screen.notice}
     ro = screen.state.read_only
-    has_options = bool(screen.option_choices)
-    return {
+    out = {
         ui.state: screen.state,
         ui.wl_col: gr.update(elem_classes=HIDE),
         ui.case_col: gr.update(elem_classes=SHOW),
@@ -94,22 +94,21 @@ def _case_updates(ctx: AppContext, ui: ReviewUI, screen: CaseScreen) -> dict:
         ui.viewer: screen.viewer,
         ui.facts: screen.facts,
         ui.question: screen.question,
-        ui.report_acc: gr.update(visible=bool(screen.report), open=False),
-        ui.report: screen.report,
+        ui.report: screen.report or '<p class="cx-muted">This case has no report.</p>',
         ui.chain: screen.chain,
         ui.answer_label: f'<p class="cx-answerlabel">{_esc(screen.answer_label)}</p>',
-        ui.answer: gr.update(value=screen.answer_verdict, interactive=not ro),
+        ui.answer: screen.answer_verdict,
         ui.options: gr.update(
             choices=list(screen.option_choices),
             value=list(screen.chosen),
-            visible=has_options,
-            interactive=not ro,
+            visible=bool(screen.option_choices),
         ),
-        ui.comment: gr.update(value="", interactive=not ro),
+        ui.comment: "",
         ui.submit: gr.update(interactive=not ro),
-        ui.generate: gr.update(visible=not ro and ctx.can_generate),
-        ui.timer: gr.Timer(active=True),
     }
+    if ctx.can_generate:
+        out[ui.generate] = gr.update(visible=not ro)
+    return out
 
 
 def _esc(text: str) -> str:
@@ -123,11 +122,7 @@ def _stopped() -> tuple[dict, dict]:
 
 
 def _to_worklist(ui: ReviewUI) -> dict:
-    return {
-        ui.wl_col: gr.update(elem_classes=SHOW),
-        ui.case_col: gr.update(elem_classes=HIDE),
-        ui.timer: gr.Timer(active=False),
-    }
+    return {ui.wl_col: gr.update(elem_classes=SHOW), ui.case_col: gr.update(elem_classes=HIDE)}
 
 
 def _layout(ctx: AppContext) -> tuple[ReviewUI, gr.Button, gr.Button, gr.Button, gr.Button]:
@@ -189,7 +184,8 @@ def _layout(ctx: AppContext) -> tuple[ReviewUI, gr.Button, gr.Button, gr.Button,
                         label="Note on this review (optional)", lines=1, max_lines=4, elem_id="cx-comment"
                     )
                     submit = gr.Button("Submit review  (Ctrl+Enter)", variant="primary", elem_id="cx-submit")
-    timer = gr.Timer(ctx.renew_every_s, active=False)
+    # Always ticking (cheap while no case is open): toggling it would cost an update per open.
+    timer = gr.Timer(ctx.renew_every_s)
     return ReviewUI(
         state, nav, wl_col, case_col, counts, wl_notice, table, in_progress,
         [task, status, model, demo], model, header, case_notice, viewer, facts, question, report_acc,
@@ -254,16 +250,11 @@ def _wire(ctx: AppContext, ui: ReviewUI, demo: gr.Blocks, nxt, back, release, sk
         ctx.open_cases.pop(request.session_hash or "", None)
         screen = review_actions.next_case(ctx, user, state.closed(), review_actions.parse_filter(*filters))
         remember(request, screen)
-        lists = worklist(request, *filters)
-        if screen.opened:
-            return (
-                _case_updates(
-                    ctx, ui, replace(screen, notice=notice(f"{message} Here is the next case.", "ok"))
-                )
-                | lists
-            )
+        if screen.opened:  # the worklist stays hidden; it is refreshed when the reviewer goes back
+            note = notice(f"{message} Here is the next case.", "ok")
+            return _case_updates(ctx, ui, replace(screen, notice=note))
         done = notice(f"{message} No more cases are waiting for you.", "ok")
-        return _to_worklist(ui) | {ui.state: screen.state, ui.wl_notice: done} | lists
+        return _to_worklist(ui) | {ui.state: screen.state, ui.wl_notice: done} | worklist(request, *filters)
 
     def go_back(state: ReviewState, request: gr.Request, *filters) -> dict:  # noqa: ANN002
         return _to_worklist(ui) | worklist(request, *filters)
@@ -275,7 +266,7 @@ def _wire(ctx: AppContext, ui: ReviewUI, demo: gr.Blocks, nxt, back, release, sk
 
     def on_tick(state: ReviewState, request: gr.Request) -> tuple[ReviewState, str]:
         new, header = review_actions.renew(ctx, ctx.user(request), state)
-        return new, header or gr.update()
+        return new, header
 
     def on_generate(state: ReviewState, request: gr.Request):  # noqa: ANN202
         yield state, gr.update(), "", gr.update(visible=False), gr.update(visible=True)
@@ -306,6 +297,7 @@ def _wire(ctx: AppContext, ui: ReviewUI, demo: gr.Blocks, nxt, back, release, sk
         [ui.state, ui.chain],
         show_progress="hidden",
         trigger_mode="multiple",
+        queue=False,
         **PRIVATE,
     )
     ui.submit.click(
@@ -314,11 +306,11 @@ def _wire(ctx: AppContext, ui: ReviewUI, demo: gr.Blocks, nxt, back, release, sk
         case_out + wl_out,
         **PRIVATE,
     )
-    back.click(guarded(go_back), [ui.state, *filters], [ui.wl_col, ui.case_col, ui.timer, *wl_out], **PRIVATE)
+    back.click(guarded(go_back), [ui.state, *filters], [ui.wl_col, ui.case_col, *wl_out], **PRIVATE)
     release.click(
         guarded(do_release),
         [ui.state, *filters],
-        [ui.state, ui.wl_col, ui.case_col, ui.timer, *wl_out],
+        [ui.state, ui.wl_col, ui.case_col, *wl_out],
         **PRIVATE,
     )
     ui.timer.tick(guarded(on_tick), [ui.state], [ui.state, ui.header], show_progress="hidden", **PRIVATE)

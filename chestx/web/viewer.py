@@ -68,7 +68,7 @@ def viewer_html(case_id: int | None, study: StudyFacts | None, prior: StudyFacts
         '<span class="cx-wl" aria-live="polite"></span></div>'
         f'<div class="cx-stage" tabindex="0" aria-label="Chest radiograph of case {int(case_id)}">'
         f'<img class="cx-img" alt="Chest radiograph, case {int(case_id)}" draggable="false"'
-        f' src="/img/{int(case_id)}?preset=default&amp;max=768&amp;fmt=webp"></div>'
+        f' src="/img/{int(case_id)}?preset=default&amp;max=1024&amp;fmt=jpeg"></div>'
         '<div class="cx-vhelp">Wheel or +/−: zoom · drag: pan · Shift+drag or right-drag: window/level ·'
         " double-click: fit</div></div>"
     )

@@ -25,7 +25,7 @@ from review_db.models import (
     Study,
     User,
 )
-from review_db.services.cases import current_chain, ordered_steps
+from review_db.services.cases import current_chain
 from review_db.services.locks import current_lock
 from review_db.services.reviews import effective_verdicts
 from review_db.services.worklist import WorklistFilter, worklist
@@ -150,6 +150,72 @@ def lock_info(*, session: Session, case_id: int) -> LockInfo | None:
     )
 
 
+@dataclass(frozen=True)
+class ChainView:
+    """Just what the chain panel shows: its steps with one reviewer's verdicts."""
+
+    chain_id: int
+    steps: tuple[StepRow, ...]
+    options: tuple[str, ...] = ()
+    final_answer: str | None = None
+
+    @property
+    def judged(self) -> int:
+        return sum(1 for s in self.steps if s.kind == StepKind.model.value and s.verdict)
+
+    @property
+    def model_steps(self) -> int:
+        return sum(1 for s in self.steps if s.kind == StepKind.model.value)
+
+
+def chain_steps(*, session: Session, chain_id: int, reviewer_id: int) -> tuple[StepRow, ...]:
+    """The chain's steps in reading order with ``reviewer_id``'s effective verdicts (two queries).
+
+    Reading order as :func:`review_db.services.cases.ordered_steps`: model steps by position, each
+    followed by the steps this reviewer added after it; steps added before step 1 come first.
+    """
+    rows = session.execute(
+        select(Step.id, Step.position, Step.kind, Step.inserted_after, Step.text).where(
+            Step.chain_id == chain_id,
+            (Step.kind == StepKind.model) | (Step.author_id == reviewer_id),
+        )
+    ).all()
+    verdicts = effective_verdicts(session=session, chain_id=chain_id, reviewer_id=reviewer_id)
+    model = sorted((r for r in rows if r.kind is StepKind.model), key=lambda r: r.position)
+    added = sorted((r for r in rows if r.kind is StepKind.added), key=lambda r: r.id)
+    ordered = [r for r in added if r.inserted_after == -1]
+    for r in model:
+        ordered.append(r)
+        ordered.extend(a for a in added if a.inserted_after == r.position)
+    out = []
+    for r in ordered:
+        v = verdicts.get((r.id, reviewer_id))
+        number = str(r.position + 1) if r.kind is StepKind.model else f"{r.inserted_after + 1}+"
+        out.append(
+            StepRow(
+                id=r.id,
+                number=number if r.kind is StepKind.model or r.inserted_after >= 0 else "0+",
+                position=r.position,
+                kind=r.kind.value,
+                inserted_after=r.inserted_after,
+                text=r.text,
+                verdict=v.verdict.value if v else None,
+                corrected_text=v.corrected_text if v else None,
+                comment=v.comment if v else "",
+            )
+        )
+    return tuple(out)
+
+
+def chain_view(
+    *, session: Session, chain_id: int, reviewer_id: int, options: tuple[str, ...] = ()
+) -> ChainView:
+    """The chain panel after an action (no case, study or lease queries: the page has those)."""
+    return ChainView(
+        chain_id, chain_steps(session=session, chain_id=chain_id, reviewer_id=reviewer_id), options
+    )
+
+
 def case_detail(*, session: Session, case_id: int, reviewer_id: int) -> CaseDetail | None:
     """The case, its current chain and ``reviewer_id``'s own verdicts; None if there is no such case."""
     case = session.get(Case, case_id)
@@ -159,26 +225,7 @@ def case_detail(*, session: Session, case_id: int, reviewer_id: int) -> CaseDeta
     steps: tuple[StepRow, ...] = ()
     review = None
     if chain is not None:
-        # Steps added or removed earlier in this unit of work are not in an already loaded collection.
-        session.expire(chain, ["steps"])
-        verdicts = effective_verdicts(session=session, chain_id=chain.id, reviewer_id=reviewer_id)
-        rows = []
-        for step in ordered_steps(chain, reviewer_id=reviewer_id):
-            v = verdicts.get((step.id, reviewer_id))
-            rows.append(
-                StepRow(
-                    id=step.id,
-                    number=step_number(step),
-                    position=step.position,
-                    kind=step.kind.value,
-                    inserted_after=step.inserted_after,
-                    text=step.text,
-                    verdict=v.verdict.value if v else None,
-                    corrected_text=v.corrected_text if v else None,
-                    comment=v.comment if v else "",
-                )
-            )
-        steps = tuple(rows)
+        steps = chain_steps(session=session, chain_id=chain.id, reviewer_id=reviewer_id)
         review = session.scalar(
             select(ChainReview).where(
                 ChainReview.chain_id == chain.id, ChainReview.reviewer_id == reviewer_id
@@ -297,17 +344,24 @@ def _rows(session: Session, cases: list[Case], locks: dict[int, LockInfo] | None
     ]
 
 
+def _locks(session: Session, case_ids: list[int]) -> dict[int, LockInfo]:
+    """Unexpired leases on these cases and their holders, in one query."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(CaseLock.case_id, User.username, CaseLock.reviewer_id, CaseLock.expires_at)
+        .join(User, User.id == CaseLock.reviewer_id)
+        .where(CaseLock.case_id.in_(case_ids), CaseLock.expires_at > utcnow())
+    )
+    return {case_id: LockInfo(name, holder, until) for case_id, name, holder, until in rows}
+
+
 def worklist_rows(
-    *, session: Session, reviewer_id: int, flt: WorklistFilter = WorklistFilter(), limit: int = 200
+    *, session: Session, reviewer_id: int, flt: WorklistFilter = WorklistFilter(), limit: int = 50
 ) -> tuple[list[CaseRow], int]:
     """The reviewer's worklist as table rows (their own leases first) and its total size."""
     cases, total = worklist(session=session, reviewer_id=reviewer_id, flt=flt, limit=limit)
-    locks = {}
-    for c in cases:
-        info = lock_info(session=session, case_id=c.id)
-        if info is not None:
-            locks[c.id] = info
-    return _rows(session, cases, locks), total
+    return _rows(session, cases, _locks(session, [c.id for c in cases])), total
 
 
 def cases_in_progress(

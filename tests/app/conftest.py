@@ -106,9 +106,9 @@ def serve(app, port: int) -> tuple[object, threading.Thread]:  # noqa: ANN001
     return server, thread
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """The app with the demo seeded, on a fresh SQLite database (one per test module)."""
+    """The app with the demo seeded, on a fresh SQLite database (one per test session)."""
     import app as web_app
     from chestx.settings import Settings
     from review_db.engine import session_factory

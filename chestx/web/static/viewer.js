@@ -43,7 +43,7 @@
     const el = img();
     if (!el || !viewer()) return;
     const full = url(2048, "png");
-    el.src = url(768, "webp");
+    el.src = url(1024, "jpeg");
     const hi = new Image();
     hi.onload = () => {
       if (img() === el) {
