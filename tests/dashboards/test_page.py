@@ -97,6 +97,9 @@ def test_dashboards_render_in_chromium(sqlite_db, tmp_path: Path) -> None:  # no
             assert "15 step verdicts on 7 steps" in status.inner_text()
             assert tab.locator("#dash-by_position .js-plotly-plot .bars path").count() >= 4
             assert "Fleiss" in tab.locator("#dash-agreement .js-plotly-plot").inner_text()
+            # PNG downloads come from the chart toolbar's camera button, drawn by the browser.
+            tab.hover("#dash-loss .js-plotly-plot")
+            assert tab.locator("#dash-loss .modebar-btn[data-title='Download plot as a PNG']").count() == 1
 
             # New work shows after Refresh: r3 changes their mind on the added step.
             with session_scope(sqlite_db.factory, actor="test") as s:
