@@ -94,6 +94,9 @@ def _decide(values: Sequence[Any], policy: Policy, adjudicated: Any = None) -> A
         return None
     if policy is Policy.adjudicator and adjudicated is not None:
         return adjudicated
+    first = values[0]
+    if all(v == first for v in values):  # the usual case (one reviewer, or agreement): no counting
+        return first
     value, count = Counter(values).most_common(1)[0]
     if policy is Policy.majority:
         return value if count * 2 > len(values) else None

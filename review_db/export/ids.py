@@ -71,6 +71,7 @@ class Pseudonyms:
         self._patient = Keyed(key, "export-patient")
         self._study = Keyed(key, "export-study")
         self._reviewer = Keyed(key, "export-reviewer")
+        self._reviewers: dict[int, str] = {}
 
     def patient(self, group: str) -> str:
         return f"P-{self._patient(group)[:16]}"
@@ -79,7 +80,10 @@ class Pseudonyms:
         return f"S-{self._study(study)[:16]}"
 
     def reviewer(self, user_id: int) -> str:
-        return f"R-{self._reviewer(str(user_id))[:16]}"
+        found = self._reviewers.get(user_id)
+        if found is None:
+            found = self._reviewers[user_id] = f"R-{self._reviewer(str(user_id))[:16]}"
+        return found
 
 
 def patient_group(patient: str | None, case_id: int) -> str:

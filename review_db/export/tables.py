@@ -6,23 +6,27 @@ booleans already in their exported form) plus, optionally, a few columns compute
 streams it page by page from a DB-API cursor (a named, server-side cursor on PostgreSQL) into a
 sink and returns the row count. Nothing is held beyond one page.
 
-Why the database serialises: steps and verdicts run to millions of rows, and a Python dict per
-row costs several times the scan. For JSON lines the SELECT builds each line (``json_object`` on
-SQLite, ``json_build_object`` on PostgreSQL) and Python only joins lines (and appends the computed
-columns to each object); for Parquet the values become Arrow columns, one call per column.
+Why the database serialises: steps and verdicts run to millions of rows, and a Python dict (or
+a Python value per cell, for Arrow) costs several times the scan. The SELECT builds each line
+(``json_object`` on SQLite, ``json_build_object`` on PostgreSQL), Python only joins the lines (and
+appends the computed members to each object), and for Parquet pyarrow's C++ JSON reader turns a
+page of lines into Arrow columns of the table's exact schema.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.json as pj
 from sqlalchemy import String, Text, case, cast, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
-from review_db.export.writers import Files, dumps_line, loads, open_sink
+from review_db.export.writers import Files, dumps_line, open_sink
 
 PAGE = 5000
 I64, F64, STR, BOOL = pa.int64(), pa.float64(), pa.string(), pa.bool_()
@@ -34,7 +38,7 @@ class Column:
     name: str
     expr: Any  # SQL expression giving the exported value
     type: pa.DataType
-    kind: str = "plain"  # plain | bool | json: how the raw value becomes JSON / Arrow
+    kind: str = "plain"  # plain | bool | json: how SQLite's stored value becomes a JSON value
 
 
 @dataclass(frozen=True)
@@ -128,17 +132,31 @@ def raw_pages(session: Session, stmt: Any, page: int = PAGE) -> Iterator[list[tu
         cursor.close()
 
 
-def _arrow(values: Sequence[Any], col_type: pa.DataType, kind: str = "plain") -> pa.Array:
-    if kind == "json":
-        values = [loads(v) if isinstance(v, str) else v for v in values]
-    elif kind == "bool" and values and not isinstance(values[0], bool):
-        return pa.array(values, pa.int8()).cast(BOOL)  # SQLite's 0 / 1
-    return pa.array(values, col_type)
+def _lines(page: list[tuple], table: Table, names: list[str]) -> bytes:
+    """JSON lines of a page: the database's objects, with the computed members spliced in."""
+    nk = len(table.keys)
+    if table.compute is None:
+        lines = [r[0] for r in page]
+    else:  # '{...sql...}' + ',"name":value,...}' computed in Python
+        lines = [f"{r[nk][:-1]},{_members(names, table.compute(r[:nk]))}}}" for r in page]
+    return ("\n".join(lines) + "\n").encode()
 
 
 def _members(names: Sequence[str], values: Sequence[Any]) -> str:
     """``"a":1,"b":"x"``: JSON object members, without the braces."""
     return dumps_line(dict(zip(names, values, strict=True)))[1:-2].decode()
+
+
+def _parquet_writer(sink: Any, schema: pa.Schema) -> Callable[[bytes, int], None]:
+    """JSON lines -> Arrow (pyarrow's C++ JSON reader, which releases the GIL) -> the sink."""
+    parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+
+    def write(data: bytes, n: int) -> None:
+        read = pj.ReadOptions(use_threads=False, block_size=max(len(data) + 1, 1 << 20))
+        table = pj.read_json(pa.BufferReader(data), read_options=read, parse_options=parse)
+        sink.write_table(table.select(schema.names))
+
+    return write
 
 
 def write_table(
@@ -149,30 +167,24 @@ def write_table(
     d: Dialect,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Stream ``table`` into ``records/<name>.<fmt>``; returns the number of rows."""
+    """Stream ``table`` into ``records/<name>.<fmt>``; returns the number of rows.
+
+    Every page is fetched as JSON lines; a second thread writes them (JSON lines) or parses and
+    writes them (Parquet) while the next page is fetched: hashing, compression and Arrow's JSON
+    reader release the GIL, so on two cores the fetch and the write overlap.
+    """
     sink = open_sink(files, f"records/{table.name}.{fmt}", fmt, table.schema)
-    nk = len(table.keys)
+    write = sink.write_encoded if fmt == "jsonl" else _parquet_writer(sink, table.schema)
     names = [name for name, _ in table.computed]
-    if fmt == "jsonl":
+    pending: deque[Future] = deque()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"export-{table.name}") as worker:
         for page in raw_pages(session, table._select(d.json_line(table.columns))):
-            if table.compute is None:
-                lines = [r[0] for r in page]
-            else:  # '{...sql...}' + ',"name":value,...}' computed in Python
-                lines = [f"{r[nk][:-1]},{_members(names, table.compute(r[:nk]))}}}" for r in page]
-            sink.write_encoded(("\n".join(lines) + "\n").encode(), len(page))
+            pending.append(worker.submit(write, _lines(page, table, names), len(page)))
+            while len(pending) > 2:  # at most two pages in flight: memory stays bounded
+                pending.popleft().result()
             if progress:
                 progress(len(page))
-    else:
-        for page in raw_pages(session, table._select(*[c.expr for c in table.columns])):
-            columns = list(zip(*page, strict=True))
-            arrays = [_arrow(v, c.type, c.kind) for v, c in zip(columns[nk:], table.columns, strict=True)]
-            if table.compute is not None:
-                computed = list(
-                    zip(*[table.compute(k) for k in zip(*columns[:nk], strict=True)], strict=True)
-                )
-                arrays += [_arrow(v, t) for v, (_, t) in zip(computed, table.computed, strict=True)]
-            sink.write_table(pa.Table.from_arrays(arrays, schema=table.schema))
-            if progress:
-                progress(len(page))
+        while pending:
+            pending.popleft().result()
     sink.close()
     return sink.rows
