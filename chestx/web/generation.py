@@ -34,20 +34,31 @@ def default_backend_configured(settings: Settings) -> bool:
     """Whether the settings name a model to ask (without loading it)."""
     if settings.reasoner_backend == "openai":
         return bool(settings.openai_base_url and settings.openai_model)
+    if settings.reasoner_backend == "report":
+        return True  # offline rules, or the endpoint's LLM when one is configured
     return settings.reasoner_backend == "hf" and bool(settings.model_path)
 
 
 def default_backend_factory(settings: Settings) -> Any:
     """The backend the settings name, or None when none is configured (the button says so)."""
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     if settings.reasoner_backend == "openai" and settings.openai_base_url and settings.openai_model:
         from reasoner.backends.openai import OpenAIBackend
 
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         return OpenAIBackend(settings.openai_base_url, model=settings.openai_model, api_key=key)
     if settings.reasoner_backend == "hf" and settings.model_path:
         from reasoner.backends.hf import HFBackend
 
         return HFBackend(settings.model_path)
+    if settings.reasoner_backend == "report":
+        from reasoner.backends.report import ReportBackend
+
+        llm = None
+        if settings.openai_base_url and settings.openai_model:
+            from reasoner.backends.openai import ChatClient
+
+            llm = ChatClient(settings.openai_base_url, model=settings.openai_model, api_key=key)
+        return ReportBackend(llm)
     return None
 
 
@@ -63,11 +74,14 @@ def _images(ctx: AppContext, case_id: int) -> tuple[Any, ...]:
         ]
         keys = [(s.image_sha256, s.stored_path) for s in studies if s is not None]
     for sha, rel in keys:
-        rendered = ctx.render_cache.render(
-            sha256=sha,
-            data=lambda rel=rel: load_payload(root=ctx.settings.image_dir, relative_path=rel),
-            max_side=1024,
-        )
+        try:
+            rendered = ctx.render_cache.render(
+                sha256=sha,
+                data=lambda rel=rel: load_payload(root=ctx.settings.image_dir, relative_path=rel),
+                max_side=1024,
+            )
+        except FileNotFoundError:  # the backend reports the missing image (or needs none)
+            continue
         out.append(rendered.to_pil().convert("RGB"))
     return tuple(out)
 

@@ -192,3 +192,21 @@ def test_educator_replays_a_verified_case(live, new_page) -> None:  # noqa: ANN0
     page.click("#cx-reveal")
     page.wait_for_selector("#cx-answer-reveal .cx-reveal")
     assert "You were right" in page.inner_text("#cx-answer-reveal")
+
+
+def test_fresh_chain_streams_into_the_page(live, new_page) -> None:  # noqa: ANN001
+    from review_db.models import Chain
+
+    live.user("gen-rev")
+    case_id, old_chain, _steps = live.case(("An old step.",))
+    page = new_page()
+    login(page, live, "gen-rev")
+    _open_case(page, case_id)
+    page.click("text=Ask the model for a fresh chain")
+    page.wait_for_selector("#cx-notice .cx-ok")  # stored and ready
+    assert page.locator(f"{_step(3)}[data-step-id]").count() == 1  # the scripted model's three steps
+    assert "The heart size is normal." in page.inner_text("#cx-chain")
+    with live.factory() as s:
+        newest = s.scalar(select(Chain).where(Chain.case_id == case_id).order_by(Chain.id.desc()))
+        assert newest.id != old_chain and newest.source_detail == "scripted-test-model"
+        assert len(newest.steps) == 3
