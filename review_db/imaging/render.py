@@ -19,11 +19,9 @@ only the reduced frame; an exact fit to ``max_side`` is a box resize of the smal
 from __future__ import annotations
 
 import io
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from PIL import Image
 from pydicom.dataset import Dataset
 
 from review_db.imaging.dicom import is_dicom
+from review_db.imaging.pool import in_parts, parts_for
 from review_db.imaging.resample import box_reduce, fit, plan_scale, stored_domain
 from review_db.imaging.windows import RASTER_PARAMS, DisplayParams, display_lut, resolve_window
 
@@ -76,7 +75,8 @@ def render_for_display(
     plan = plan_scale(rows, cols, max_side=max_side, exact=exact_size)
     if plan.factor > 1:  # average the stored values first: the lookup then runs on 1/factor**2
         values, table = stored_domain(raw, params, window)
-        pixels = box_reduce(values, plan.factor, bits=params.bits_stored, lut=table)
+        threads = parts_for(raw.size)
+        pixels = box_reduce(values, plan.factor, bits=params.bits_stored, lut=table, threads=threads)
     else:
         pixels = apply_lut(display_lut(params, window), raw)
     pixels = fit(pixels, plan, source_height=rows, source_width=cols)
@@ -163,33 +163,22 @@ def _native_pixels(ds: Dataset, data: bytes) -> np.ndarray | None:
 
 # Pixels per np.take call in apply_lut: its int64 index copy (1 MiB) stays in cache.
 _LUT_CHUNK = 1 << 17
-# Images above this many pixels are split across threads (numpy releases the GIL in np.take).
-_PARALLEL_PIXELS = 1 << 20
-_LUT_THREADS = max(1, min(4, os.cpu_count() or 1))
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
 
 
 def apply_lut(table: np.ndarray, raw: np.ndarray) -> np.ndarray:
     """``table[raw]`` as a new uint8 array of ``raw``'s shape.
 
-    The lookup is the one per-pixel step of a render and costs more than pydicom's own decode of
-    native pixel data, so: np.take first converts a uint16 index array to int64 in full (29 MB for
-    RG1, more memory traffic than the lookup itself), hence chunks converted into a small reused
-    buffer (measured ~25% less CPU on RG1); and large images are split across up to four threads,
-    since numpy releases the GIL in np.take (wall time ~0.6x on RG1 on a loaded 2-core machine).
+    The lookup is the one per-pixel step of a full-size render and costs more than pydicom's own
+    decode of native pixel data, so: np.take first converts a uint16 index array to int64 in full
+    (29 MB for RG1, more memory traffic than the lookup itself), hence chunks converted into a
+    small reused buffer (measured ~25% less CPU on RG1); and large images are split across up to
+    four threads (:mod:`~review_db.imaging.pool`).
     """
     flat = raw.reshape(-1)
     out = np.empty(flat.size, dtype=np.uint8)
-    parts = _LUT_THREADS if flat.size >= _PARALLEL_PIXELS else 1
-    bounds = [flat.size * k // parts for k in range(parts + 1)]
-    futures = [
-        _lut_executor().submit(_take_range, table, flat, out, bounds[k], bounds[k + 1])
-        for k in range(1, parts)
-    ]
-    _take_range(table, flat, out, bounds[0], bounds[1])
-    for future in futures:
-        future.result()
+    in_parts(
+        lambda start, stop: _take_range(table, flat, out, start, stop), flat.size, parts=parts_for(flat.size)
+    )
     return out.reshape(raw.shape)
 
 
@@ -202,24 +191,6 @@ def _take_range(table: np.ndarray, flat: np.ndarray, out: np.ndarray, start: int
         # "clip": every stored word indexes the table (2**BitsAllocated entries), and the default
         # "raise" writes through a temporary copy of ``out`` (measured ~7% slower).
         np.take(table, chunk, out=out[begin:end], mode="clip")
-
-
-def _lut_executor() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=_LUT_THREADS, thread_name_prefix="chestx-lut")
-        return _executor
-
-
-def _forget_executor_after_fork() -> None:
-    # A forked child (server workers) inherits the pool object but not its threads: submitting to
-    # it would wait forever. The child builds its own pool on first use.
-    global _executor, _executor_lock
-    _executor, _executor_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_executor_after_fork)
 
 
 def _as_image(img: RenderedImage | np.ndarray | Image.Image) -> Image.Image:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from review_db.imaging.pool import in_parts
 from review_db.imaging.windows import DisplayParams, Window, display_lut
 
 # exact=False: an integer reduction is the final size when it keeps at least this much of max_side.
@@ -97,7 +98,12 @@ def value_lut(params: DisplayParams, window: Window | None) -> np.ndarray:
 
 
 def box_reduce(
-    values: np.ndarray, factor: int, *, bits: int | None = None, lut: np.ndarray | None = None
+    values: np.ndarray,
+    factor: int,
+    *,
+    bits: int | None = None,
+    lut: np.ndarray | None = None,
+    threads: int = 1,
 ) -> np.ndarray:
     """Rounded means of ``factor`` x ``factor`` blocks of a 2-D unsigned array, same dtype.
 
@@ -106,7 +112,8 @@ def box_reduce(
     result is then ``lut[means]`` (uint8), looked up strip by strip while the means are in cache
     (measured ~30% less time than reducing, then looking up). The result has ceil(rows / factor)
     x ceil(cols / factor) pixels; the partial blocks along the bottom and right edges are the
-    means of the pixels they have (as Pillow's ``reduce``).
+    means of the pixels they have (as Pillow's ``reduce``). ``threads``: bands of rows reduced at
+    once (:mod:`~review_db.imaging.pool`).
     """
     if factor < 1:
         raise ValueError("factor must be at least 1")
@@ -118,11 +125,16 @@ def box_reduce(
     out = np.empty((-(-height // k), -(-width // k)), dtype=values.dtype if lut is None else np.uint8)
     if full_rows and full_cols:
         full, target = values[: full_rows * k, : full_cols * k], out[:full_rows, :full_cols]
-        if k == 2:
-            narrow = np.uint16 if (bits or 8 * values.itemsize) <= 15 else np.uint32
-            _pair_blocks(full, target, narrow=narrow, lut=lut)
-        else:
-            _full_blocks(full, k, target, lut=lut)
+        narrow = np.uint16 if (bits or 8 * values.itemsize) <= 15 else np.uint32
+
+        def band(top: int, bottom: int) -> None:
+            rows, dest = full[top * k : bottom * k], target[top:bottom]
+            if k == 2:
+                _pair_blocks(rows, dest, narrow=narrow, lut=lut)
+            else:
+                _full_blocks(rows, k, dest, lut=lut)
+
+        in_parts(band, full_rows, parts=threads)
     if full_rows * k < height or full_cols * k < width:
         _edge_blocks(values, k, out, lut=lut)
     return out

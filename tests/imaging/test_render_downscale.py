@@ -203,6 +203,7 @@ def test_box_reduce_equals_pillow_reduce(dtype, bits, factor):
         assert np.abs(ours - expected.astype(np.float64)).max() <= 0.5 + 1e-3 * 2**bits / 65536, shape
         lut = rng.integers(0, 256, size=2**bits, dtype=np.uint8)  # the lookup fused into the strips
         assert np.array_equal(box_reduce(values, factor, bits=bits, lut=lut), lut[ours])
+        assert np.array_equal(box_reduce(values, factor, bits=bits, threads=3), ours)  # bands of rows
 
 
 def test_cache_keeps_exact_and_snapped_renders_apart(rg1_paths):
