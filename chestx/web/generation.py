@@ -34,8 +34,6 @@ def default_backend_configured(settings: Settings) -> bool:
     """Whether the settings name a model to ask (without loading it)."""
     if settings.reasoner_backend == "openai":
         return bool(settings.openai_base_url and settings.openai_model)
-    if settings.reasoner_backend == "report":
-        return True  # offline rules, or the endpoint's LLM when one is configured
     return settings.reasoner_backend == "hf" and bool(settings.model_path)
 
 
@@ -50,15 +48,6 @@ def default_backend_factory(settings: Settings) -> Any:
         from reasoner.backends.hf import HFBackend
 
         return HFBackend(settings.model_path)
-    if settings.reasoner_backend == "report":
-        from reasoner.backends.report import ReportBackend
-
-        llm = None
-        if settings.openai_base_url and settings.openai_model:
-            from reasoner.backends.openai import ChatClient
-
-            llm = ChatClient(settings.openai_base_url, model=settings.openai_model, api_key=key)
-        return ReportBackend(llm)
     return None
 
 
@@ -161,9 +150,20 @@ def stream_fresh_chain(
             flags=sorted(finished.flags),
             generation_params={**info.params, **finished.params},
         )
-        state = replace(state, chain_id=chain.id)
-        detail = app_queries.case_detail(session=session, case_id=state.case_id, reviewer_id=user.id)
-    message = f"A fresh chain from {info.model_id} is ready for review ({finished.elapsed_s:.1f} s)."
+        # A model's chain becomes the one under review; one mined from the report is the
+        # case's reference (services.current_chain decides), and the review stays where it was.
+        reviewable = services.current_chain(session=session, case_id=state.case_id).id == chain.id
+        if reviewable:
+            state = replace(state, chain_id=chain.id)
+        view = app_queries.chain_view(
+            session=session, chain_id=state.chain_id, reviewer_id=user.id, options=state.options
+        )
+    if reviewable:
+        message = f"A fresh chain from {info.model_id} is ready for review ({finished.elapsed_s:.1f} s)."
+    else:
+        message = (
+            f"{info.model_id} stored a reference chain for this case; your review stays on the model's chain."
+        )
     if errors:
         message += " The model reported: " + "; ".join(errors)
-    yield state, render_chain(detail, read_only=False), notice(message, "error" if errors else "ok")
+    yield state, render_chain(view, read_only=False), notice(message, "error" if errors else "ok")

@@ -17,11 +17,9 @@ from tests import factories
 REPORT = "Findings: The lungs are clear. No pleural effusion. Heart size is normal. Impression: Normal chest."
 
 
-def test_fresh_chain_streams_then_is_stored(sqlite_db, settings) -> None:  # noqa: ANN001
+def test_a_mined_chain_streams_then_is_stored_as_the_reference(sqlite_db, settings) -> None:  # noqa: ANN001
     from reasoner.backends.report import ReportBackend
 
-    settings.reasoner_backend = "report"
-    assert generation.default_backend_configured(settings)
     ctx = AppContext(settings, sqlite_db.factory, LoginResolver(sqlite_db.factory), RenderCache(2))
     ctx.backend_factory = lambda s: ReportBackend()
     with session_scope(sqlite_db.factory, actor="test") as s:
@@ -35,10 +33,11 @@ def test_fresh_chain_streams_then_is_stored(sqlite_db, settings) -> None:  # noq
     shown = [html.count('class="cx-step ') for html in streaming]
     assert shown == sorted(shown) and len(set(shown)) >= 2  # steps appear one after another
     final_state, final_html, note = frames[-1]
-    assert "ready for review" in note and 'data-act="accept"' in final_html
+    assert "stored a reference chain" in note and 'data-act="accept"' in final_html
+    assert final_state.chain_id == old_chain.id  # the review stays on the model's chain
     with sqlite_db.factory() as s:
         chains = s.scalars(select(Chain).where(Chain.case_id == case.id).order_by(Chain.id)).all()
-        assert [c.id for c in chains][0] == old_chain.id and final_state.chain_id == chains[-1].id
+        assert [c.id for c in chains][0] == old_chain.id and len(chains) == 2
         assert chains[-1].source.value == "report" and chains[-1].steps
         assert chains[-1].source_detail == "report-miner/rules-v1"
 
