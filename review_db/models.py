@@ -149,7 +149,7 @@ class Case(Versioned, Base):
     task_type: Mapped[TaskType] = mapped_column(_enum(TaskType, "task_type"))
     question: Mapped[str] = mapped_column(Text)
     options: Mapped[list[Any]] = mapped_column(default=list)  # option texts, A first
-    reference_answer: Mapped[str | None] = mapped_column(String(64))  # e.g. "C" or "A,C"
+    reference_answer: Mapped[str | None] = mapped_column(Text)  # "C", "A,C", or free text (open questions)
     report: Mapped[str | None] = mapped_column(Text)
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"), default=CaseStatus.open)
     required_reviews: Mapped[int] = mapped_column(Integer, default=1)
@@ -195,7 +195,7 @@ class Chain(Base):
     source_detail: Mapped[str] = mapped_column(String(512), default="")  # model id, endpoint, file
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"), index=True)
     raw_output: Mapped[str] = mapped_column(Text, default="")
-    final_answer: Mapped[str | None] = mapped_column(String(64))
+    final_answer: Mapped[str | None] = mapped_column(Text)
     status: Mapped[ChainStatus] = mapped_column(
         _enum(ChainStatus, "chain_status"), default=ChainStatus.complete
     )
@@ -255,7 +255,7 @@ class ChainReview(Versioned, Base):
     chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id", ondelete="CASCADE"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     answer_verdict: Mapped[AnswerVerdict] = mapped_column(_enum(AnswerVerdict, "answer_verdict"))
-    corrected_answer: Mapped[str | None] = mapped_column(String(64))
+    corrected_answer: Mapped[str | None] = mapped_column(Text)
     comment: Mapped[str] = mapped_column(Text, default="")
     time_spent_s: Mapped[float] = mapped_column(Float, default=0.0)
     is_adjudication: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -18,7 +18,6 @@ import typer
 from chestx.cli.common import clean_errors, database, fail, settings
 
 SOURCES = {"hf": "model", "openai": "endpoint", "report": "report"}
-ANSWER_MAX = 64  # chains.final_answer is a String(64)
 
 
 def _case_request(session, case_id: int, params) -> tuple[Any, str | None]:  # noqa: ANN001
@@ -135,13 +134,14 @@ def register(app: typer.Typer) -> None:
         """Stream a chain of reasoning steps for CASE_ID to the terminal and store it."""
         from reasoner.backends.base import GenerationParams
         from reasoner.errors import ReasonerError
+        from review_db.engine import read_session, session_scope
         from review_db.services.cases import add_chain
 
         kind = backend or settings().reasoner_backend
         params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
         with clean_errors():
             factory = database()
-            with factory() as session:
+            with read_session(factory) as session:
                 request, _ = _case_request(session, case_id, params)
             try:
                 engine = _backend(kind, model, adapter, demo_text, llm)
@@ -152,9 +152,7 @@ def register(app: typer.Typer) -> None:
                 raise fail(f"nothing was generated ({fin.finish_reason}); no chain stored")
             info = engine.describe()
             answer, flags = fin.chain.answer, set(fin.flags)
-            if answer and len(answer) > ANSWER_MAX:  # the answer column's width; keep it visible
-                answer, flags = None, flags | {"answer_too_long"}
-            with factory() as session, session.begin():
+            with session_scope(factory, actor="cli:reason") as session:
                 chain = add_chain(
                     session=session,
                     case_id=case_id,

@@ -196,7 +196,7 @@ def upgrade() -> None:
         ),
         sa.Column("question", sa.Text(), nullable=False),
         sa.Column("options", sa.JSON(), nullable=False),
-        sa.Column("reference_answer", sa.String(length=64), nullable=True),
+        sa.Column("reference_answer", sa.Text(), nullable=True),
         sa.Column("report", sa.Text(), nullable=True),
         sa.Column(
             "status",
@@ -328,7 +328,7 @@ def upgrade() -> None:
         sa.Column("source_detail", sa.String(length=512), nullable=False),
         sa.Column("model_version_id", sa.Integer(), nullable=True),
         sa.Column("raw_output", sa.Text(), nullable=False),
-        sa.Column("final_answer", sa.String(length=64), nullable=True),
+        sa.Column("final_answer", sa.Text(), nullable=True),
         sa.Column(
             "status",
             sa.Enum(
@@ -376,7 +376,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("corrected_answer", sa.String(length=64), nullable=True),
+        sa.Column("corrected_answer", sa.Text(), nullable=True),
         sa.Column("comment", sa.Text(), nullable=False),
         sa.Column("time_spent_s", sa.Float(), nullable=False),
         sa.Column("is_adjudication", sa.Boolean(), nullable=False),

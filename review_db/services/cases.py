@@ -60,17 +60,17 @@ def add_study(
 
 
 def normalise_answer(answer: str | None, options: Sequence[str]) -> str | None:
-    """'c', ' C ', 'A, c' -> 'C', 'A,C'; validated against the number of options when there are some."""
+    """'c', ' C ', 'A, c' -> 'C', 'A,C', validated against the options; without options (open
+    questions) the answer is free text, kept with its whitespace collapsed."""
     if answer is None or not answer.strip():
         return None
+    if not options:
+        return " ".join(answer.split())
     letters = sorted({part.strip().upper() for part in answer.replace(";", ",").split(",") if part.strip()})
-    if options:
-        allowed = set(OPTION_LETTERS[: len(options)])
-        bad = [x for x in letters if x not in allowed]
-        if bad:
-            raise ValidationError(
-                f"answer {answer!r} is not among the options A-{OPTION_LETTERS[len(options) - 1]}"
-            )
+    allowed = set(OPTION_LETTERS[: len(options)])
+    if any(x not in allowed for x in letters):
+        last = OPTION_LETTERS[len(options) - 1]
+        raise ValidationError(f"answer {answer!r} is not among the options A-{last}")
     return ",".join(letters)
 
 
