@@ -31,6 +31,9 @@ HOME = {
 }
 MAX_FAILURES = 5  # per name and address within FAILURE_WINDOW_S
 FAILURE_WINDOW_S = 60.0
+# argon2id checks use 64 MiB each: a burst of logins (a department arriving at 9 am) would
+# otherwise hold that much per concurrent login. A few at a time bounds it and costs little.
+PASSWORD_CHECKS = threading.BoundedSemaphore(4)
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -128,7 +131,7 @@ def router(ctx: AppContext) -> APIRouter:
             )
             return HTMLResponse(page, status_code=429)
         try:
-            with session_scope(ctx.factory, actor="web:login") as session:
+            with PASSWORD_CHECKS, session_scope(ctx.factory, actor="web:login") as session:
                 user = services.authenticate(session=session, username=username.strip(), password=password)
                 token = services.create_login(session=session, user=user, hours=ctx.settings.session_hours)
                 role = user.role
