@@ -118,7 +118,7 @@ def box_reduce(
     if factor < 1:
         raise ValueError("factor must be at least 1")
     if factor == 1:
-        return values if lut is None else lut.take(values, mode="clip")
+        return values if lut is None else lut.take(values, mode="wrap")
     height, width = values.shape
     k = factor
     full_rows, full_cols = height // k, width // k
@@ -140,15 +140,23 @@ def box_reduce(
     return out
 
 
-def _store(means: np.ndarray, dest: np.ndarray, lut: np.ndarray | None) -> None:
-    """``dest[...] = means``, or ``lut[means]``. Mode "clip": the indices are in range by
-    construction, and the default "raise" would buffer ``out``."""
+def _store(
+    means: np.ndarray, dest: np.ndarray, lut: np.ndarray | None, scratch: np.ndarray | None = None
+) -> None:
+    """``dest[...] = means``, or ``lut[means]``, through the contiguous uint8 ``scratch`` (of at
+    least ``means``' shape) when ``dest`` is not contiguous: np.take copies ``out`` otherwise.
+    Mode "wrap": the means index the table by construction, and it is the fastest mode (see
+    render.apply_lut)."""
     if lut is None:
         np.copyto(dest, means, casting="unsafe")
     elif dest.flags.c_contiguous:
-        np.take(lut, means, out=dest, mode="clip")
+        np.take(lut, means, out=dest, mode="wrap")
+    elif scratch is not None:
+        gray = scratch[: means.shape[0]]
+        np.take(lut, means, out=gray, mode="wrap")
+        dest[...] = gray
     else:
-        dest[...] = np.take(lut, means, mode="clip")
+        dest[...] = np.take(lut, means, mode="wrap")
 
 
 def _strip_rows(values: np.ndarray, k: int) -> int:
@@ -167,18 +175,19 @@ def _pair_blocks(values: np.ndarray, out: np.ndarray, *, narrow: type, lut: np.n
     strip = min(_strip_rows(values, 2), rows)
     pair_rows = np.empty((strip, 2 * cols), dtype=narrow)
     sums, low = np.empty((strip, cols), dtype=wide), np.empty((strip, cols), dtype=wide)
-    shift, mask = wide(8 * np.dtype(narrow).itemsize), wide(np.iinfo(narrow).max)
+    scratch = np.empty((strip, cols), dtype=np.uint8)
+    shift, mask, two = wide(8 * np.dtype(narrow).itemsize), wide(np.iinfo(narrow).max), wide(2)
     for top in range(0, rows, strip):
         n = min(strip, rows - top)
-        band = values[2 * top : 2 * (top + n)]
-        np.add(band[0::2], band[1::2], out=pair_rows[:n], dtype=narrow)
-        words = pair_rows[:n].view(wide)  # little-endian: low half = even column
-        np.right_shift(words, shift, out=sums[:n])
-        np.bitwise_and(words, mask, out=low[:n])
-        sums[:n] += low[:n]
-        sums[:n] += wide(2)
-        sums[:n] >>= wide(2)
-        _store(sums[:n], out[top : top + n], lut)
+        band, pairs, total, odd = values[2 * top : 2 * (top + n)], pair_rows[:n], sums[:n], low[:n]
+        np.add(band[0::2], band[1::2], out=pairs, dtype=narrow)  # uint8 input: no uint8 sum
+        words = pairs.view(wide)  # little-endian: low half = even column
+        np.right_shift(words, shift, out=total)
+        np.bitwise_and(words, mask, out=odd)
+        total += odd
+        total += two
+        total >>= two
+        _store(total, out[top : top + n], lut, scratch)
 
 
 def _full_blocks(values: np.ndarray, k: int, out: np.ndarray, *, lut: np.ndarray | None) -> None:
@@ -191,6 +200,7 @@ def _full_blocks(values: np.ndarray, k: int, out: np.ndarray, *, lut: np.ndarray
     strip = min(_strip_rows(values, k), rows)
     row_sums = np.empty((strip, values.shape[1]), dtype=wide)
     block_sums = np.empty((strip, cols), dtype=wide)
+    scratch = np.empty((strip, cols), dtype=np.uint8)
     half = wide(k * k // 2)
     for top in range(0, rows, strip):
         n = min(strip, rows - top)
@@ -203,7 +213,7 @@ def _full_blocks(values: np.ndarray, k: int, out: np.ndarray, *, lut: np.ndarray
             blocks += acc[:, j::k]
         blocks += half
         np.floor_divide(blocks, wide(k * k), out=blocks)
-        _store(blocks, out[top : top + n], lut)
+        _store(blocks, out[top : top + n], lut, scratch)
 
 
 def _edge_blocks(values: np.ndarray, k: int, out: np.ndarray, *, lut: np.ndarray | None) -> None:
