@@ -124,6 +124,11 @@ def render_card(manifest: dict[str, Any]) -> str:
             if m["counts"].get("png_instead_of_dicom")
             else ""
         )
+        + (
+            f"; {m['counts']['image_files_missing']} image files were missing from the store"
+            if m["counts"].get("image_files_missing")
+            else ""
+        )
     )
     parts.append(f"## Licence\n\n{LICENCE_NOTE}")
     parts.append(

@@ -70,7 +70,12 @@ def build_manifest(
             "test": plan.splits.test,
             "sizes": _sizes(plan, part, placer),
         },
-        "counts": {"rows": part.rows, "skipped": part.skipped, "png_instead_of_dicom": placer.png_fallbacks},
+        "counts": {
+            "rows": part.rows,
+            "skipped": part.skipped,
+            "png_instead_of_dicom": placer.png_fallbacks,
+            "image_files_missing": placer.missing,
+        },
         "tables": part.tables,
         "agreement": part.agreement or None,
         "sources": part.sources,

@@ -167,7 +167,9 @@ def selection_conditions(resolved: Resolved) -> list[Any]:
     if resolved.only_verified:
         conds.append(Case.status == CaseStatus.verified)
     needed = max(resolved.min_reviews, 1 if resolved.reviewer_ids is not None else 0)
-    if needed:
+    if needed == 1:  # the usual case: EXISTS stops at the first review instead of counting
+        conds.append(_reviews_of_chain(resolved).exists())
+    elif needed:
         conds.append(_reviews_of_chain(resolved).scalar_subquery() >= needed)
     if f.reviewed_from or f.reviewed_to:
         last = select(func.max(ChainReview.submitted_at)).where(ChainReview.chain_id == Chain.id)

@@ -172,3 +172,13 @@ def test_reviewer_filter_keeps_only_their_verdicts(db, seeded, tmp_path) -> None
             .where(ChainReview.reviewer_id == bob, ChainReview.chain_id == demo)
         )
     assert len(records["reviews"]) == n
+
+
+def test_reports_only_on_request(db, seeded, tmp_path) -> None:  # noqa: ANN001
+    without = build_export(session_factory=db.factory, kind="records", out_dir=tmp_path / "a", key=KEY, images="none")
+    assert "report" not in read_records(without.out_dir)["cases"][0]
+    with_reports = build_export(
+        session_factory=db.factory, kind="records", out_dir=tmp_path / "b", key=KEY, images="none",
+        include_reports=True,
+    )
+    assert "report" in read_records(with_reports.out_dir)["cases"][0]
