@@ -265,7 +265,9 @@ def loss_figure(curves: Sequence[LossCurve]) -> go.Figure:
         return empty_figure(title, "No training run has recorded a loss yet")
     fig = go.Figure()
     for curve in curves:
-        fig.add_trace(go.Scatter(name=curve.label, x=list(curve.steps), y=list(curve.losses), mode="lines"))
+        # Markers too when a run has few points: runs that report only their current loss are dots.
+        mode = "lines" if len(curve.steps) > 50 else "lines+markers"
+        fig.add_trace(go.Scatter(name=curve.label, x=list(curve.steps), y=list(curve.losses), mode=mode))
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text="loss")
     return _layout(fig, title)

@@ -31,6 +31,26 @@ def test_metric_shapes(metrics, radrscore, accuracy) -> None:  # noqa: ANN001
     assert mx.metric(metrics, "accuracy") == accuracy
 
 
+def test_the_shape_training_stages_store() -> None:
+    """training/stages.py:run_eval stores {"evals": [...], "eval": evaluate_version(...)}."""
+    result = {
+        "name": "v3",
+        "n_cases": 40,
+        "accuracy": 0.725,
+        "radrscore": {"completeness": 0.5, "factuality": 0.75, "effectiveness": None, "mean": 0.625},
+        "nll": 1.2,
+        "malformed_rate": 0.0,
+    }
+    metrics = {"evals": [{"run_id": 3, **result}], "eval": result}
+    assert (mx.metric(metrics, "radrscore"), mx.metric(metrics, "accuracy")) == (0.625, 0.725)
+    assert (mx.component(metrics, "factuality"), mx.component(metrics, "effectiveness")) == (0.75, None)
+    no_mean = {"eval": {"radrscore": {"completeness": 0.5, "factuality": 0.75, "mean": None}}}
+    assert mx.metric(no_mean, "radrscore") == 0.625
+    # training/progress.py reports only the current loss: one point per run
+    progress = {"stage": "sft", "step": 30, "total": 120, "loss": 1.75, "eta_s": 12.0, "epoch": 0.5}
+    assert mx.loss_curve(progress, {"train": {"train_loss": 1.9, "last_loss": 1.75}}) == [(30.0, 1.75)]
+
+
 def test_components_in_the_aggregate_shape() -> None:
     metrics = {"eval": {"radrscore": {"overall": {"factuality": {"mean": 0.7, "paper_mean": 0.6}}}}}
     assert mx.component(metrics, "factuality") == 0.7
