@@ -47,6 +47,40 @@ def test_build_creates_a_plot_and_a_download_per_chart(sqlite_db, tmp_path: Path
     assert len(loads) == 1  # refreshed when the page loads, as well as on the button
 
 
+def _refresh_handler(demo: gr.Blocks):  # noqa: ANN202
+    (dep,) = [d for d in demo.fns.values() if any(t[1] == "click" for t in d.targets)]
+    return dep.fn
+
+
+def test_refresh_asks_authorize_first_and_returns_every_output(seeded, tmp_path: Path) -> None:  # noqa: ANN001
+    from review_db.errors import PermissionDenied
+
+    db, _ = seeded
+    asked: list[object] = []
+
+    def authorize(request: object) -> None:
+        asked.append(request)
+        if len(asked) == 1:
+            raise PermissionDenied("researchers and admins only")
+
+    with gr.Blocks() as demo:
+        page.build_dashboards(db.factory, authorize=authorize, download_dir=tmp_path, load_on_start=False)
+    refresh = _refresh_handler(demo)
+    with pytest.raises(gr.Error, match="researchers and admins only"):
+        refresh("request-1")
+    outputs = refresh("request-2")
+    assert asked == ["request-1", "request-2"]
+    status, figures, buttons, pairs = outputs[0], outputs[1:11], outputs[11:21], outputs[21]
+    assert "15 step verdicts on 7 steps" in status
+    assert [f.layout.title.text.split(":")[0] for f in figures][:2] == [
+        "Review progress",
+        "Verdicts by step position",
+    ]
+    assert [b.value["orig_name"].split("-")[0] for b in buttons] == [name for name, _ in CHARTS]
+    assert all(Path(b.value["path"]).exists() for b in buttons)
+    assert [row[:3] for row in pairs] == [["r1", "r2", 5], ["r1", "r3", 2], ["r2", "r3", 2]]
+
+
 def test_html_download_is_self_contained(tmp_path: Path) -> None:
     fig = empty_figure("Review progress")
     path = page.write_html(fig, "progress", tmp_path)
