@@ -175,10 +175,34 @@ def test_reviewer_filter_keeps_only_their_verdicts(db, seeded, tmp_path) -> None
 
 
 def test_reports_only_on_request(db, seeded, tmp_path) -> None:  # noqa: ANN001
-    without = build_export(session_factory=db.factory, kind="records", out_dir=tmp_path / "a", key=KEY, images="none")
+    without = build_export(
+        session_factory=db.factory, kind="records", out_dir=tmp_path / "a", key=KEY, images="none"
+    )
     assert "report" not in read_records(without.out_dir)["cases"][0]
     with_reports = build_export(
-        session_factory=db.factory, kind="records", out_dir=tmp_path / "b", key=KEY, images="none",
+        session_factory=db.factory,
+        kind="records",
+        out_dir=tmp_path / "b",
+        key=KEY,
+        images="none",
         include_reports=True,
     )
     assert "report" in read_records(with_reports.out_dir)["cases"][0]
+
+
+def test_records_with_a_date_range(db, seeded, tmp_path) -> None:  # noqa: ANN001
+    import datetime as dt
+
+    from review_db.export import ExportFilter
+
+    hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    result = build_export(
+        session_factory=db.factory,
+        kind="records",
+        out_dir=tmp_path / "r",
+        key=KEY,
+        images="none",
+        filters=ExportFilter(reviewed_from=hour_ago),
+    )
+    chains = {c["id"] for c in read_records(result.out_dir)["chains"]}
+    assert seeded.chains["single0"] in chains and seeded.chains["unreviewed"] not in chains
