@@ -56,8 +56,8 @@ _NEGATION_FLIPS: tuple[tuple[str, str], ...] = (
     (r"\bno\s+", ""),
     (r"\bnormal\b", "abnormal"),
     (r"\bclear\b", "opacified"),
-    (r"\b(is|are) (seen|noted|observed|present|visible|identified)\b", r"\1 not \2"),
-    (r"\b(shows|reveals|demonstrates)\b", "does not show"),
+    (r"\b(?<!no )(?<!not )(is|are) (seen|noted|observed|present|visible|identified)\b", r"\1 not \2"),
+    (r"\b(?:shows|reveals|demonstrates)\b(?!\s+(?:no|any|neither)\b)", "does not show"),
 )
 _NEGATION_RES = tuple((re.compile(p, re.IGNORECASE), r) for p, r in _NEGATION_FLIPS)
 
@@ -124,29 +124,31 @@ def _in_spans(match: re.Match, spans: Sequence[tuple[int, int]]) -> bool:
 
 
 def swap_laterality(text: str) -> str | None:
-    """The sides of the first asserting clause that names one swapped (left <-> right); None if none."""
-    spans = [s for s in affirmative_spans(text) if _SIDE.search(text, s[0], s[1])]
-    if not spans:
+    """Every side swapped (left <-> right), when a clause that asserts a finding names one; else None.
+
+    All sides move together, as in a real laterality error (the model sees the image mirrored),
+    so the step stays consistent with itself and only the evidence can tell it is wrong.
+    """
+    if not any(_SIDE.search(text, a, b) for a, b in affirmative_spans(text)):
         return None
-    a, b = spans[0]
-    flipped = _SIDE.sub(
-        lambda m: _match_case(m.group(0), "right" if m.group(0).lower() == "left" else "left"), text[a:b]
+    return _SIDE.sub(
+        lambda m: _match_case(m.group(0), "right" if m.group(0).lower() == "left" else "left"), text
     )
-    return text[:a] + flipped + text[b:]
 
 
 def flip_negation(text: str) -> str | None:
-    """Flip the polarity of the first claim a known cue marks; None when there is none."""
-    for pattern, replacement in _NEGATION_RES:
-        match = pattern.search(text)
-        if match:
-            new = (
-                text[: match.start()]
-                + _match_case(match.group(0), match.expand(replacement))
-                + text[match.end() :]
-            )
-            return new[:1].upper() + new[1:] if match.start() == 0 else new
-    return None
+    """Flip the polarity of the step's first claim that a known cue marks; None when there is none.
+
+    The leftmost cue wins: it belongs to the step's main claim, the observation that the rest of
+    the step explains.
+    """
+    hits = [(m.start(), i, m) for i, (pattern, _) in enumerate(_NEGATION_RES) if (m := pattern.search(text))]
+    if not hits:
+        return None
+    _, index, match = min(hits, key=lambda h: (h[0], h[1]))
+    replacement = _NEGATION_RES[index][1]
+    new = text[: match.start()] + _match_case(match.group(0), match.expand(replacement)) + text[match.end() :]
+    return new[:1].upper() + new[1:] if match.start() == 0 else new
 
 
 def swap_finding(text: str, rng: random.Random) -> str | None:

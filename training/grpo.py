@@ -1,0 +1,159 @@
+"""RL with process rewards: TRL's ``GRPOTrainer`` on the vision-language model.
+
+Contract: :func:`main` runs GRPO on the train split of an SFT export (each row gives a prompt with
+its image(s) and the verified answer), with rewards = answer correctness + format + process
+reward (a trained PRM's scores of the generated steps, see :mod:`training.rewards`), weighted by
+``correctness_weight``, ``format_weight`` and ``process_weight``. The policy is a LoRA adapter:
+the one in ``adapter_path`` (usually the SFT candidate) trained further, or a fresh one. The
+adapter lands in ``<output_dir>/adapter``; metrics are returned. No database here.
+
+    python -m training.grpo --config training/configs/grpo.yaml
+    accelerate launch --config_file training/configs/accelerate_zero2.yaml -m training.grpo --config ...
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trl import GRPOConfig
+
+from training.arguments import DataArguments, resolve_checkpoint
+from training.sft import ChestXModelConfig
+
+
+@dataclass
+class GRPODataArguments(DataArguments):
+    """The prompts (an SFT export) and the PRM that scores generated steps."""
+
+    eval_split: str | None = field(
+        default=None, metadata={"help": "GRPO here evaluates nothing during training."}
+    )
+    prm_path: str | None = field(
+        default=None, metadata={"help": "A trained PRM folder; none: no process reward."}
+    )
+    max_pixels: int = field(default=200_704, metadata={"help": "Pixels per image after resizing."})
+
+
+@dataclass
+class ChestXGRPOConfig(GRPOConfig):
+    """GRPOConfig plus the weights of the three rewards."""
+
+    correctness_weight: float = field(default=1.0, metadata={"help": "Weight of answer correctness."})
+    format_weight: float = field(default=0.2, metadata={"help": "Weight of the <think>/<answer> format."})
+    process_weight: float = field(default=0.5, metadata={"help": "Weight of the PRM's score of the steps."})
+    process_aggregation: str = field(
+        default="mean", metadata={"help": "Steps' scores to one: 'mean' or 'min'."}
+    )
+    report_to: str | list[str] = field(default="none", metadata={"help": "Where to report metrics."})
+    resume_from_checkpoint: str | None = field(
+        default="auto", metadata={"help": "'auto' (newest checkpoint in output_dir), 'never', or a path."}
+    )
+
+
+def grpo_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GRPO rows from SFT export rows: the prompt, its images, the verified answer, the report.
+
+    ```python
+    >>> grpo_rows([{"images": ["a.png"], "messages": [user, assistant], "report": "..."}])
+    [{"prompt": [user], "images": ["a.png"], "answer": "B", "report": "..."}]
+    ```
+    """
+    from training.data import answer_of, split_messages
+
+    out = []
+    for row in rows:
+        prompt, chain = split_messages(row["messages"])
+        answer = answer_of(chain)
+        if answer is None:
+            continue  # nothing to reward correctness against
+        images = list(row.get("images") or [])
+        out.append({"prompt": prompt, "images": images, "answer": answer, "report": row.get("report") or ""})
+    return out
+
+
+def main(
+    data_args: GRPODataArguments,
+    training_args: ChestXGRPOConfig,
+    model_args: ChestXModelConfig,
+    *,
+    callbacks: Sequence[Any] = (),
+    rows: Sequence[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Train; return metrics (mean rewards per function, steps, ``adapter_dir``).
+
+    ``rows`` overrides reading ``dataset_dir`` (the loop passes rows with reports attached).
+    """
+    from datasets import Dataset, Image, List
+    from trl import GRPOTrainer, get_peft_config
+
+    from training.data import read_rows
+    from training.modeling import load_processor, load_vlm
+    from training.prm import load_scorer
+    from training.rewards import reward_functions
+
+    if rows is None:
+        rows = read_rows(data_args.dataset_dir, data_args.train_split, purpose="training")
+    prompts = grpo_rows(rows)[: data_args.max_train_samples]
+    if not prompts:
+        raise ValueError("no training row has a verified answer to reward")
+    dataset = Dataset.from_list(prompts)
+    if any(r["images"] for r in prompts):
+        dataset = dataset.cast_column("images", List(Image()))
+    scorer = load_scorer(data_args.prm_path) if data_args.prm_path and training_args.process_weight else None
+    funcs = reward_functions(scorer=scorer, aggregation=training_args.process_aggregation)
+    weights = [training_args.correctness_weight, training_args.format_weight]
+    training_args.reward_weights = weights + ([training_args.process_weight] if scorer is not None else [])
+    processor = load_processor(model_args.model_name_or_path, max_pixels=data_args.max_pixels)
+    processor.tokenizer.padding_side = "left"  # generation pads on the left
+    model = load_vlm(
+        model_args.model_name_or_path,
+        adapter_path=model_args.adapter_path,
+        trainable_adapter=True,
+        dtype=model_args.dtype,
+    )
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=funcs,
+        args=training_args,
+        train_dataset=dataset,
+        processing_class=processor,
+        peft_config=None if model_args.adapter_path else get_peft_config(model_args),
+        callbacks=list(callbacks),
+    )
+    result = trainer.train(resume_from_checkpoint=resolve_checkpoint(training_args))
+    adapter_dir = Path(training_args.output_dir) / "adapter"
+    trainer.save_model(str(adapter_dir))
+    logs = [log for log in trainer.state.log_history if "reward" in log]
+    rewards = {
+        k: sum(log[k] for log in logs) / len(logs)
+        for k in (logs[0] if logs else {})
+        if k.startswith("rewards/") and k.endswith("/mean")
+    }
+    return {
+        "train_loss": float(result.training_loss),
+        "steps": int(trainer.state.global_step),
+        "mean_reward": sum(log["reward"] for log in logs) / len(logs) if logs else None,
+        "rewards": rewards,
+        "reward_weights": training_args.reward_weights,
+        "process_reward": scorer is not None,
+        "adapter_dir": str(adapter_dir),
+        "base_model": model_args.model_name_or_path,
+    }
+
+
+def make_parser(subparsers: argparse._SubParsersAction | None = None, prog: str | None = None) -> Any:
+    from trl import TrlParser
+
+    dataclass_types = (GRPODataArguments, ChestXGRPOConfig, ChestXModelConfig)
+    if subparsers is not None:
+        return subparsers.add_parser("rl", help="GRPO with process rewards", dataclass_types=dataclass_types)
+    return TrlParser(dataclass_types, prog=prog)
+
+
+if __name__ == "__main__":
+    parser = make_parser()
+    main(*parser.parse_args_and_config())
