@@ -3,7 +3,8 @@
 Contract: :func:`render_for_display` turns a stored payload (de-identified DICOM, or PNG/JPEG) into
 an 8-bit grayscale :class:`RenderedImage` for the viewer; it validates nothing beyond decoding (the
 payload passed :func:`~review_db.imaging.prepare_image` already). :class:`RenderCache` memoises
-renders by (pixel sha256, preset, center, width, max_side); ``encode_*`` turn a render into bytes.
+renders by (pixel sha256, preset, center, width, max_side, exact_size); ``encode_*`` turn a render
+into bytes.
 
 Speed, the why of this module's shape: a naive float64 window over a 1955 x 1841 frame costs about
 ten times its decode. Here the modality LUT, window or VOI LUT and inversion are folded into one
@@ -13,7 +14,7 @@ pattern, on several threads for large images. Uncompressed little-endian pixel d
 copied after the file is read: pydicom defers it and it is viewed in place, the table masking the
 bits above BitsStored as ``pixel_array`` would. Downscaling averages the stored values BEFORE the
 lookup (integer box reduction, :mod:`~review_db.imaging.resample`), so a reduced render looks up
-only the reduced frame; an exact fit to ``max_side`` is a box resize of the small 8-bit result.
+only the reduced frame; an exact fit to ``max_side`` is a resize of the small 8-bit result.
 """
 
 from __future__ import annotations
