@@ -1,0 +1,299 @@
+"""The feedback loop: when to run, and one run: snapshot, SFT, PRM, RL, evaluate, promote or keep.
+
+Contract: :func:`trigger_state` says whether a loop run is due: at least ``min_new_verified``
+cases verified since the last loop run began, or ``schedule_hours`` since it began with at least
+one new verified case. :func:`run_loop` is the loop run itself, executed by the worker (so in
+its own process): it exports a snapshot (test split held out), runs each enabled stage as a
+child run, each in its own process by default (``isolation: subprocess``; optionally under a
+``launcher`` such as ``accelerate launch``), evaluates the candidate and the current version on
+the held-out test split, and promotes the candidate only if it wins by ``promote_margin``
+(:func:`training.evaluate.decide`). A stage that fails fails the loop run; the current model is
+left as it was. Everything is recorded in ``training_runs`` (the loop run and one child per
+stage) and ``model_versions``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from review_db.errors import ValidationError
+from review_db.models import Case, Chain, ChainReview, TrainingRun
+from review_db.types import CaseStatus, RunKind, RunStatus, utcnow
+from training import runs
+from training.worker import RunContext, StageResult
+
+
+@dataclass
+class LoopConfig:
+    """The loop's configuration (``chestx loop --config loop.yaml``)."""
+
+    base_model: str | None = field(
+        default=None, metadata={"help": "Registered as version 'base' on the first run."}
+    )
+    min_new_verified: int = field(
+        default=50, metadata={"help": "Run when this many cases were verified since the last run."}
+    )
+    schedule_hours: float | None = field(
+        default=None, metadata={"help": "Or run this often (if anything new)."}
+    )
+    poll_seconds: float = field(default=60.0, metadata={"help": "How often the worker checks the trigger."})
+    stages: dict[str, bool] = field(default_factory=lambda: {"sft": True, "prm": True, "rl": False})
+    prm_kind: str = field(default="text", metadata={"help": "'text' (MiniLM, CPU) or 'trl' (PRMTrainer)."})
+    promote_metric: str = field(
+        default="composite", metadata={"help": "composite | accuracy | radrscore | nll"}
+    )
+    promote_margin: float = field(default=0.01, metadata={"help": "The candidate must win by at least this."})
+    split_seed: int = field(
+        default=0, metadata={"help": "Patient split seed: keep it fixed, test stays test."}
+    )
+    validation_share: float = field(default=0.1, metadata={"help": "Share of patients in validation."})
+    test_share: float = field(default=0.2, metadata={"help": "Share of patients held out for evaluation."})
+    isolation: str = field(
+        default="subprocess", metadata={"help": "Stages in their own process, or 'inline'."}
+    )
+    launcher: list[str] = field(
+        default_factory=list, metadata={"help": "e.g. [accelerate, launch, --config_file, F]"}
+    )
+    stale_minutes: float = field(
+        default=10.0, metadata={"help": "A job without heartbeat this long is failed."}
+    )
+    sft: dict[str, Any] = field(default_factory=dict, metadata={"help": "training.sft arguments."})
+    prm: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "training.prm_text / prm_trl arguments."}
+    )
+    rl: dict[str, Any] = field(default_factory=dict, metadata={"help": "training.grpo arguments."})
+    eval: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "training.evaluate.EvalConfig fields."}
+    )
+    fault: dict[str, Any] | None = field(
+        default=None, metadata={"help": "Fault injection: {stage, after_step, mode}."}
+    )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoopConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValidationError(
+                f"unknown loop settings: {', '.join(unknown)} (known: {', '.join(sorted(names))})"
+            )
+        config = cls(**data)
+        if config.isolation not in ("subprocess", "inline"):
+            raise ValidationError("isolation must be 'subprocess' or 'inline'")
+        if config.prm_kind not in ("text", "trl"):
+            raise ValidationError("prm_kind must be 'text' or 'trl'")
+        from training.evaluate import METRICS
+
+        if config.promote_metric not in METRICS:
+            raise ValidationError(f"promote_metric must be one of {', '.join(METRICS)}")
+        return config
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    due: bool
+    reason: str
+    new_verified: int
+    since: dt.datetime | None
+
+
+def new_verified(*, session: Session, since: dt.datetime | None) -> int:
+    """Cases verified (a review submitted) after ``since`` (all verified cases when None)."""
+    last_review = (
+        select(Chain.case_id, func.max(ChainReview.submitted_at).label("at"))
+        .join(ChainReview, ChainReview.chain_id == Chain.id)
+        .group_by(Chain.case_id)
+        .subquery()
+    )
+    stmt = (
+        select(func.count())
+        .select_from(Case)
+        .join(last_review, last_review.c.case_id == Case.id)
+        .where(Case.status == CaseStatus.verified)
+    )
+    if since is not None:
+        stmt = stmt.where(last_review.c.at > since)
+    return int(session.scalar(stmt) or 0)
+
+
+def trigger_state(*, session: Session, config: LoopConfig, now: dt.datetime | None = None) -> Trigger:
+    """Whether a loop run is due (see the module docstring)."""
+    now = now or utcnow()
+    last = runs.last_job(session=session, kind=RunKind.loop, statuses=(*runs.FINISHED, *runs.ACTIVE))
+    since = (last.started_at or last.created_at) if last else None
+    count = new_verified(session=session, since=since)
+    if count >= config.min_new_verified:
+        return Trigger(
+            True,
+            f"{count} cases verified since the last run (threshold {config.min_new_verified})",
+            count,
+            since,
+        )
+    if (
+        config.schedule_hours
+        and count
+        and (since is None or now - since >= dt.timedelta(hours=config.schedule_hours))
+    ):
+        return Trigger(
+            True, f"scheduled every {config.schedule_hours} h; {count} new verified cases", count, since
+        )
+    return Trigger(
+        False,
+        f"{count} cases verified since the last run; waiting for {config.min_new_verified}",
+        count,
+        since,
+    )
+
+
+def _child_config(loop: LoopConfig, stage: str, snap: Any, **extra: Any) -> dict[str, Any]:
+    args = {"sft": loop.sft, "prm": loop.prm, "rl": loop.rl, "eval": loop.eval}[stage]
+    kind = "prm" if stage == "prm" else "sft"
+    config: dict[str, Any] = {
+        "args": dict(args),
+        "dataset_dir": str(snap.dirs[kind]),
+        "snapshot_hash": snap.snapshot_hash,
+    }
+    if loop.fault and loop.fault.get("stage") == stage:
+        config["fault"] = dict(loop.fault)
+    return {**config, **extra}
+
+
+def _run_child(
+    ctx: RunContext, loop: LoopConfig, kind: str, config: dict[str, Any], base_id: int | None
+) -> TrainingRun:
+    """Queue a stage as a child run, execute it (own process or inline), return the finished row."""
+    from training.launch import follow, spawn
+    from training.worker import execute
+
+    with ctx.transaction() as session:
+        child = runs.start_child(
+            session=session, parent_run_id=ctx.run_id, kind=kind, config=config, base_model_version_id=base_id
+        )
+        child_id = child.id
+    ctx.report({"stage": kind, "child_run_id": child_id, "step": 0, "total": 0})
+    if loop.isolation == "inline":
+        execute(child_id, settings=ctx.settings, factory=ctx.factory, main_process=True)
+    else:
+        launcher = loop.launcher if kind in ("sft", "rl") else []
+        proc = spawn(child_id, settings=ctx.settings, launcher=launcher)
+        follow(
+            proc,
+            factory=ctx.factory,
+            run_id=child_id,
+            on_update=lambda s: ctx.report(
+                {**(s.get("progress") or {}), "stage": kind, "child_run_id": child_id}
+            ),
+        )
+    with ctx.transaction() as session:
+        child = session.get(TrainingRun, child_id)
+        if child.status is not RunStatus.succeeded:
+            raise RuntimeError(
+                f"the {kind} stage (run {child_id}) {child.status.value}: {(child.error or '')[:2000]}"
+            )
+        return child
+
+
+def run_loop(ctx: RunContext) -> StageResult:
+    """One loop run (see the module docstring). Returns the decision in its metrics."""
+    from training import registry
+    from training.data import snapshot
+
+    loop = LoopConfig.from_dict(ctx.config.get("loop") or {})
+    ctx.report({"stage": "snapshot"})
+    snap = snapshot(
+        session_factory=ctx.factory,
+        settings=ctx.settings,
+        out_dir=ctx.out_dir / "data",
+        kinds=("sft", "prm"),
+        split_seed=loop.split_seed,
+        validation_share=loop.validation_share,
+        test_share=loop.test_share,
+    )
+    with ctx.transaction() as session:
+        runs.set_fields(
+            session=session,
+            run_id=ctx.run_id,
+            snapshot_hash=snap.snapshot_hash,
+            metrics={"snapshot": snap.as_dict()},
+        )
+        if loop.base_model is None and registry.current_version(session=session) is None:
+            raise ValidationError("no current model version and no base_model in the loop config")
+        current = registry.ensure_current(session=session, base_model=loop.base_model or "")
+        current_id, candidate_id = current.id, None
+    stages: dict[str, Any] = {}
+    if loop.stages.get("sft"):
+        child = _run_child(
+            ctx, loop, "sft", _child_config(loop, "sft", snap, parent_version_id=current_id), current_id
+        )
+        candidate_id = child.metrics["model_version_id"]
+        stages["sft"] = child.id
+    prm_path = None
+    if loop.stages.get("prm"):
+        child = _run_child(ctx, loop, "prm", _child_config(loop, "prm", snap, prm_kind=loop.prm_kind), None)
+        prm_path, stages["prm"] = child.checkpoint, child.id
+    if loop.stages.get("rl"):
+        start = candidate_id or current_id
+        config = _child_config(loop, "rl", snap, parent_version_id=start, prm_path=prm_path or _last_prm(ctx))
+        child = _run_child(ctx, loop, "rl", config, start)
+        candidate_id, stages["rl"] = child.metrics["model_version_id"], child.id
+    if candidate_id is None:
+        return StageResult({"stages": stages, "decision": "no model stage enabled"}, None, snap.snapshot_hash)
+    return _gate(ctx, loop, snap, stages, candidate_id, current_id)
+
+
+def _last_prm(ctx: RunContext) -> str | None:
+    with ctx.transaction() as session:
+        return session.scalar(
+            select(TrainingRun.checkpoint)
+            .where(TrainingRun.kind == RunKind.prm, TrainingRun.status == RunStatus.succeeded)
+            .order_by(TrainingRun.id.desc())
+            .limit(1)
+        )
+
+
+def _gate(
+    ctx: RunContext, loop: LoopConfig, snap: Any, stages: dict[str, Any], candidate_id: int, current_id: int
+) -> StageResult:
+    from training import registry
+    from training.evaluate import decide
+
+    config = _child_config(loop, "eval", snap, version_ids=[candidate_id, current_id])
+    child = _run_child(ctx, loop, "eval", config, candidate_id)
+    results = child.metrics["results"]
+    decision = decide(
+        results[str(candidate_id)],
+        results[str(current_id)],
+        metric=loop.promote_metric,
+        margin=loop.promote_margin,
+    )
+    stages["eval"] = child.id
+
+    def finalize(session: Session) -> dict[str, Any]:
+        note = f"loop run {ctx.run_id}: {decision.reason}"
+        if decision.promote:
+            registry.promote(session=session, version_id=candidate_id, note=note)
+        else:
+            registry.reject(session=session, version_id=candidate_id, note=note)
+        return {}
+
+    metrics = {
+        "stages": stages,
+        "candidate_version_id": candidate_id,
+        "current_version_id": current_id,
+        "decision": "promoted" if decision.promote else "kept",
+        "decision_reason": decision.reason,
+        "metric": decision.metric,
+        "candidate_value": decision.candidate,
+        "current_value": decision.current,
+        "margin": decision.margin,
+    }
+    return StageResult(metrics, None, snap.snapshot_hash, finalize)
