@@ -14,7 +14,7 @@ endpoint). Undefined components (no findings, no steps, a failed endpoint) are N
 never a division by zero. This package knows nothing of the database or the UI.
 """
 
-from reasoner.radrscore.evalfile import paper_scores, read_items, sample_from_item
+from reasoner.radrscore.evalfile import model_answer, paper_scores, read_items, sample_from_item
 from reasoner.radrscore.judge import Judge
 from reasoner.radrscore.llm import LLMJudge, LLMJudgeConfig
 from reasoner.radrscore.offline import OfflineJudge, OfflineJudgeConfig
@@ -44,6 +44,7 @@ __all__ = [
     "answer_correct",
     "answer_letters",
     "finding_f1",
+    "model_answer",
     "paper_scores",
     "read_items",
     "sample_from_item",

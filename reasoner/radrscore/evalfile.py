@@ -80,6 +80,11 @@ def model_chain(raw: str) -> tuple[list[str], str | None, list[str]]:
     return list(parsed.steps), parsed.answer or parsed.answer_text or None, flags
 
 
+def model_answer(item: Mapping[str, Any]) -> str | None:
+    """The model's answer in an item (its ``pred`` parsed), or None."""
+    return model_chain(str(item.get("pred") or ""))[1]
+
+
 def _numbered_steps(body: str) -> list[str]:
     parts = [p.strip() for p in _NUMBERED_STEP.split(body) if p.strip()]
     return parts if len(parts) > 1 else []

@@ -57,6 +57,9 @@ POST_NEGATION = (
     r"(?:is|are|was|were) (?:considered |deemed |thus )?(?:absent|excluded|ruled out|inapplicable|unlikely|"
     r"resolved|negative|negated|eliminated|dismissed|refuted|invalidated)",
     r"not (?:seen|observed|present|identified|visible|noted|evident|detected|applicable|supported)",
+    r"cannot be (?:confirmed|substantiated|established|verified|seen|identified)",
+    r"(?:is|are|was|were) not (?:substantiated|established|verified|corroborated)",
+    r"(?:lacks?|lacking) (?:support|evidence|confirmation)",
     r"(?:is|are) not",
     r"unlikely",
     r"inapplicable",

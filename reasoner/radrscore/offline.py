@@ -5,13 +5,13 @@ It mirrors the paper's four judge calls without a language model:
 1. findings with a status are extracted from the reference steps, the model steps and the report
    (:mod:`reasoner.radrscore.extract`);
 2. recall: a reference finding is recalled when some model finding matches it;
-3. precision: a model finding is supported when a report or reference finding matches it; it is
-   unsupported when one contradicts it (same observation, opposite status); otherwise it follows
-   the paper's rule that the report's silence means normal, so a negative finding is supported
-   and a positive one is not;
+3. precision: a model finding is supported when a report finding matches it and unsupported when
+   one contradicts it (same observation, opposite status); where the report is silent the
+   reference decides the same way; where both are silent, the paper's rule that the report's
+   silence means normal applies: a negative finding is supported, a positive one is not;
 4. effectiveness: a model step is effective when it establishes a finding the reference's answer
-   rests on, or rules out an alternative as the reference does in a chain that reaches the
-   reference's answer (see :meth:`OfflineJudge._effective_steps`).
+   rests on, or, in a chain that reaches the reference's answer, when it does not contradict the
+   reference (see :meth:`OfflineJudge._effective_steps`).
 
 Two findings *match* when their cores are similar (cosine of all-MiniLM-L6-v2 embeddings at or
 above ``match_threshold``) and the hard constraints hold: the statuses agree in polarity (present
@@ -48,8 +48,8 @@ class OfflineJudgeConfig:
 
     match_threshold: float = 0.7
     conflict_threshold: float = 0.75
-    # The paper's judge counts observation steps: explanations and the closing restatement
-    # carry no observation of their own and are left out of the step count.
+    # The closing restatement ("In conclusion, the final answer is ...") repeats earlier steps;
+    # the paper's judge does not count it as a reasoning step of its own.
     skip_conclusion_steps: bool = True
 
 
@@ -184,6 +184,12 @@ class OfflineJudge:
         index = {core: i for i, core in enumerate(cores)}
         return [self._judge_one(s, e, vectors, index) for s, e in zip(samples, extracted, strict=True)]
 
+    def match(self, left: Sequence[Finding], right: Sequence[Finding]) -> tuple[np.ndarray, np.ndarray]:
+        """(match, contradiction) boolean matrices of two finding lists, embedding as needed."""
+        cores = sorted({c for f in (*left, *right) for c in f.cores})
+        vectors = self.embedder.encode(cores) if cores else np.zeros((0, 1), dtype=np.float32)
+        return self._relations(left, right, vectors, {c: i for i, c in enumerate(cores)})
+
     def _relations(
         self, left: Sequence[Finding], right: Sequence[Finding], vectors: np.ndarray, index: dict
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -214,12 +220,7 @@ class OfflineJudge:
         recall_match, _ = self._relations(ex.reference, ex.model, vectors, index)
         recalled = tuple(bool(row.any()) for row in recall_match)
 
-        evidence = ex.report + ex.reference
-        support, contra = self._relations(ex.model, evidence, vectors, index)
-        supported = tuple(
-            bool(support[i].any() or (not contra[i].any() and not f.status.positive))
-            for i, f in enumerate(ex.model)
-        )
+        supported = self._supported(ex, vectors, index)
 
         effective, counted = self._effective_steps(sample, ex, vectors, index)
         return Judgement(
@@ -238,34 +239,51 @@ class OfflineJudge:
             detail={"report_findings": [f.as_paper() for f in ex.report], "counted_steps": counted},
         )
 
+    def _supported(self, ex: _Extracted, vectors: np.ndarray, index: dict) -> tuple[bool, ...]:
+        """Per model finding: does the report (first) or the reference (then) support it?
+
+        The report is the ground truth the paper's precision judge reads; the verified reference
+        speaks where the report is silent. Where both are silent, the report's silence means
+        normal: a negative finding is supported, a positive one is not.
+        """
+        by_report = self._relations(ex.model, ex.report, vectors, index)
+        by_reference = self._relations(ex.model, ex.reference, vectors, index)
+        out = []
+        for i, finding in enumerate(ex.model):
+            verdict = not finding.status.positive
+            for match, conflict in (by_report, by_reference):
+                if match[i].any() or conflict[i].any():
+                    verdict = bool(match[i].any())
+                    break
+            out.append(verdict)
+        return tuple(out)
+
     def _effective_steps(
         self, sample: Sample, ex: _Extracted, vectors: np.ndarray, index: dict
     ) -> tuple[list[bool], list[int]]:
         """Per counted step: effective or not; and the indices of the steps counted.
 
-        A step counts when it carries a finding and is not the closing restatement (unless the
-        chain has nothing else). It is effective when it establishes what the answer rests on
-        (one of its findings matches a key finding of the reference, :func:`key_findings`), or
-        when it eliminates an alternative the way the reference does (all its findings negative,
-        one matching a reference finding) in a chain that reaches the reference's answer:
-        ruling options out advances toward the answer only when it leads there.
+        Every step counts except the closing restatement (unless the chain has nothing else). A
+        step is effective when it establishes what the answer rests on (one of its findings
+        matches a key finding of the reference, :func:`key_findings`); in a chain that reaches
+        the reference's answer, also when nothing in it contradicts the reference (ruling
+        alternatives out, explaining a finding): such a step advances toward the answer because
+        the chain arrives there. In a chain that does not, only establishing steps advance.
         """
         counted = [
             i
-            for i, fs in enumerate(ex.step_findings)
-            if fs and not (self.config.skip_conclusion_steps and is_conclusion(sample.model_steps[i]))
-        ]
-        if not counted:
-            counted = [i for i, fs in enumerate(ex.step_findings) if fs]
+            for i, step in enumerate(sample.model_steps)
+            if not (self.config.skip_conclusion_steps and is_conclusion(step))
+        ] or list(range(len(sample.model_steps)))
         chosen = reference_letters(sample)
         reaches_answer = bool(chosen) and answer_letters(sample.model_answer) == chosen
         effective = []
         for i in counted:
             findings = ex.step_findings[i]
             establishes, _ = self._relations(findings, ex.key, vectors, index)
-            eliminates = False
-            if reaches_answer and not any(f.status.positive for f in findings):
-                agrees, _ = self._relations(findings, ex.reference, vectors, index)
-                eliminates = bool(agrees.any())
-            effective.append(bool(establishes.any()) or eliminates)
+            consistent = False
+            if reaches_answer:
+                _, contradicted = self._relations(findings, ex.reference, vectors, index)
+                consistent = not bool(contradicted.any())
+            effective.append(bool(establishes.any()) or consistent)
         return effective, counted

@@ -96,7 +96,7 @@ _AFTER_CONTRAST = re.compile(
     r"(?:[,;]\s*|\s+)(?:but|yet|however|although)\b,?\s*(?P<rest>.+)$", re.IGNORECASE
 )
 _META = re.compile(
-    r"^(?:for |in |regarding |as for |in regard to |the )?options? (?:[a-e]\b|of\b)|"
+    r"^(?:for |in |regarding |as for |in regard to |considering )?(?:the )?options? (?:[a-e]\b|of\b)|"
     r"^(?:a |the )?diagnosis of\b",
     re.IGNORECASE,
 )
@@ -131,6 +131,7 @@ _PLANNING = re.compile(
     r"(?:potential |possible )?findings? (?:to consider|suggested|to evaluate|is)|options? [a-e] "
     r"(?:requires|involves|includes|suggests|mentions|proposes|lists|describes))|"
     r"\b(?:needs?|requires?|warrants?) (?:further )?(?:exploration|evaluation|assessment|consideration)|"
+    r"\b(?:would|will|could) (?:depend|rely) on\b|^(?:check|look|search|assess|evaluate) (?:for|whether)\b|"
     r"\bmust be (?:considered|evaluated|assessed)",
     re.IGNORECASE,
 )

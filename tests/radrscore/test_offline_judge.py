@@ -121,7 +121,8 @@ def test_empty_chain_and_empty_reference_are_defined_and_flagged(judge) -> None:
     s = sample_score(empty_reference)
     assert s.completeness is None and Flag.NO_REFERENCE in s.flags
     s = sample_score(no_findings)
-    assert s.completeness is None and s.factuality is None and s.effectiveness is None
+    assert s.completeness is None and s.factuality is None
+    assert s.effectiveness == 0.0  # one step, and it advances nothing
     assert {Flag.NO_REFERENCE_FINDINGS, Flag.NO_MODEL_FINDINGS} <= set(s.flags)
 
 
