@@ -91,12 +91,16 @@ def main(
     from trl import GRPOTrainer, get_peft_config
 
     from training.data import read_rows
+    from training.images import prepare_images
     from training.modeling import load_processor, load_vlm
     from training.prm import load_scorer
     from training.rewards import reward_functions
 
     if rows is None:
         rows = read_rows(data_args.dataset_dir, data_args.train_split, purpose="training")
+    processor = load_processor(model_args.model_name_or_path, max_pixels=data_args.max_pixels)
+    processor.tokenizer.padding_side = "left"  # generation pads on the left
+    rows = prepare_images(rows, processor=processor, cache_dir=Path(training_args.output_dir) / "image-cache")
     prompts = grpo_rows(rows)[: data_args.max_train_samples]
     if not prompts:
         raise ValueError("no training row has a verified answer to reward")
@@ -107,8 +111,6 @@ def main(
     funcs = reward_functions(scorer=scorer, aggregation=training_args.process_aggregation)
     weights = [training_args.correctness_weight, training_args.format_weight]
     training_args.reward_weights = weights + ([training_args.process_weight] if scorer is not None else [])
-    processor = load_processor(model_args.model_name_or_path, max_pixels=data_args.max_pixels)
-    processor.tokenizer.padding_side = "left"  # generation pads on the left
     model = load_vlm(
         model_args.model_name_or_path,
         adapter_path=model_args.adapter_path,

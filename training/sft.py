@@ -85,6 +85,7 @@ def main(
     from trl import SFTTrainer, get_peft_config
 
     from training.data import read_rows, sft_dataset
+    from training.images import prepare_images
     from training.modeling import load_processor, load_vlm
 
     processor = load_processor(
@@ -96,12 +97,20 @@ def main(
         trainable_adapter=True,
         dtype=model_args.dtype,
     )
+    cache = Path(training_args.output_dir) / "image-cache"
     train_rows = read_rows(data_args.dataset_dir, data_args.train_split, purpose="training")
-    train = sft_dataset(train_rows, max_samples=data_args.max_train_samples)
+    train = sft_dataset(
+        prepare_images(train_rows, processor=processor, cache_dir=cache),
+        max_samples=data_args.max_train_samples,
+    )
     evaluation = None
     if data_args.eval_split and training_args.eval_strategy != "no":
         eval_rows = read_rows(data_args.dataset_dir, data_args.eval_split, purpose="validation")
-        evaluation = sft_dataset(eval_rows) if eval_rows else None
+        evaluation = (
+            sft_dataset(prepare_images(eval_rows, processor=processor, cache_dir=cache))
+            if eval_rows
+            else None
+        )
     trainer = SFTTrainer(
         model=model,
         args=training_args,

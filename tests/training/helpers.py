@@ -48,6 +48,14 @@ def write_export(
     for split in ("train", "validation", "test"):
         rows = [dict(r) for r in splits.get(split, [])]
         rel = f"{split}/metadata.jsonl" if kind == "sft" else f"data/{split}.jsonl"
+        sizes[split] = {
+            "rows": len(rows),
+            "files": [rel] if rows else [],
+            "purpose": PURPOSE[split],
+            "trainable": split == "train",
+        }
+        if not rows:  # like the export: an empty split has no file
+            continue
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         with (root / rel).open("w", encoding="utf-8") as fh:
             for n, row in enumerate(rows):
