@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 STEP = re.compile(r'data-step-id="(\d+)"[^>]*data-kind="model"')
+CASE = re.compile(r'data-case-id="(\d+)"')
 
 
 @dataclass
@@ -53,8 +54,8 @@ class Endpoints:
             next_trigger=ids["cx-next"],
             chain_fn=found[(ids["cx-chain"], "submit")],
             chain_trigger=ids["cx-chain"],
-            submit_fn=found[(ids["cx-submit"], "click")],
-            submit_trigger=ids["cx-submit"],
+            submit_fn=found[(ids["cx-answer"], "submit")],
+            submit_trigger=ids["cx-answer"],
             load_fn=load[0],
             load_trigger=load[1],
             unqueued=frozenset(d["id"] for d in config["dependencies"] if not d.get("queue", True)),
@@ -86,6 +87,7 @@ class Reviewer:
         self.session_hash = secrets.token_hex(6)
         self.endpoints = endpoints
         self.tally = Tally()
+        self.case_id: int | None = None
 
     async def login(self) -> None:
         r = await self.http.post("/login", data={"username": self.username, "password": self.password})
@@ -140,6 +142,9 @@ class Reviewer:
         start = time.perf_counter()
         out = await self.call(e.next_fn, e.next_trigger, [None, *FILTERS])
         self.tally.other_s.append(time.perf_counter() - start)
+        header = next((o for o in out if isinstance(o, str) and "data-case-id=" in o), "")
+        found = CASE.search(header)
+        self.case_id = int(found.group(1)) if found else None
         chain = next((o for o in out if isinstance(o, str) and 'class="cx-chain"' in o), None)
         if chain is None:
             chain = next(
@@ -174,7 +179,8 @@ class Reviewer:
     async def submit(self) -> None:
         e = self.endpoints
         start = time.perf_counter()
-        out = await self.call(e.submit_fn, e.submit_trigger, [None, "agree", [], "", *FILTERS])
+        answer = {"case_id": self.case_id, "verdict": "agree", "chosen": [], "comment": ""}
+        out = await self.call(e.submit_fn, e.submit_trigger, [None, *FILTERS], answer)
         self.tally.other_s.append(time.perf_counter() - start)
         if not any(isinstance(o, str) and "submitted" in o and "cx-ok" in o for o in out):
             self.tally.errors.append(f"submit failed: {[str(o)[:120] for o in out if 'cx-' in str(o)][:2]}")

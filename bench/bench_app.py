@@ -67,6 +67,7 @@ class RunResult:
     seconds: float = 0.0
     page_cold_s: float = 0.0
     page_warm_s: list[float] = field(default_factory=list)
+    rss_curve: list[tuple[float, float]] = field(default_factory=list)  # (seconds, MiB)
 
     @property
     def growth(self) -> float:
@@ -250,6 +251,9 @@ def run_backend(
         warm = [rss for t, rss in sampler.samples if t >= warm_until]
         result.rss_warm = warm[0] if warm else result.rss_start
         result.rss_max = max(rss for _t, rss in sampler.samples)
+        start = sampler.samples[0][0]
+        step = max(1, len(sampler.samples) // 12)
+        result.rss_curve = [(t - start, rss) for t, rss in sampler.samples[::step]]
         for p in people:
             result.verdict_s += p.tally.verdict_s
             result.other_s += p.tally.other_s
@@ -307,6 +311,8 @@ def report(r: RunResult, think: float) -> str:
         f"| page load to interactive, cold / warm median | {r.page_cold_s:.2f} / "
         f"{statistics.median(r.page_warm_s):.2f} s | <= 2 s: {ok(max(r.page_cold_s, 0) <= 2)} (cold) |",
     ]
+    curve = ", ".join(f"{t:.0f} s {rss:.0f}" for t, rss in r.rss_curve)
+    lines += ["", f"Server RSS over the run (MiB): {curve}."]
     if r.errors:
         lines += ["", "First errors: " + "; ".join(e[:160] for e in r.errors[:3])]
     return "\n".join(lines)

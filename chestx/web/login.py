@@ -113,8 +113,9 @@ def router(ctx: AppContext) -> APIRouter:
 
     @api.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def get_login(request: Request, next: str = "") -> Response:  # noqa: A002 - the query name
-        if ctx.user(request) is not None and safe_next(next):
-            return RedirectResponse(safe_next(next), status_code=303)
+        user = ctx.user(request)
+        if user is not None:  # already logged in: straight on
+            return RedirectResponse(safe_next(next) or HOME[user.role], status_code=303)
         return HTMLResponse(login_page(next_path=safe_next(next) or "", demo_hint=ctx.demo_hint))
 
     @api.post("/login", include_in_schema=False)

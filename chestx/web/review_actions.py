@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
+from chestx.web.answer_html import render_answer
 from chestx.web.auth import UserInfo, require
 from chestx.web.chain_html import render_chain
 from chestx.web.context import AppContext
 from chestx.web.html import (
     LETTERS,
     TASK_LABELS,
-    answer_text,
     case_header,
     chip,
     counts_block,
@@ -37,6 +37,8 @@ from review_db.services.app_queries import CaseDetail, CaseRow
 from review_db.services.worklist import WorklistFilter
 from review_db.types import CaseStatus, Role, TaskType
 
+NEXT_CASE_ATTEMPTS = 40
+
 
 @dataclass(frozen=True)
 class CaseScreen:
@@ -49,10 +51,7 @@ class CaseScreen:
     question: str = ""
     report: str = ""
     chain: str = ""
-    answer_label: str = ""
-    option_choices: tuple[tuple[str, str], ...] = ()
-    answer_verdict: str | None = None
-    chosen: tuple[str, ...] = ()
+    answer: str = ""
     notice: str = ""
     opened: bool = True  # False: stay on (or go back to) the worklist
 
@@ -179,6 +178,7 @@ def open_case(
         read_only_reason=reason,
         options=detail.options,
         task_type=detail.task_type,
+        model_answer=detail.final_answer,
     )
     return render_case(new_state, replace(detail, lock=lock), user)
 
@@ -189,9 +189,7 @@ def render_case(
     facts = facts_block(detail.study) + (
         facts_block(detail.prior, title="Prior study") if detail.prior else ""
     )
-    choices = tuple(
-        (f"{letter}) {text}", letter) for letter, text in zip(LETTERS, detail.options, strict=False)
-    )
+    chosen = tuple((detail.my_corrected_answer or "").split(",")) if detail.my_corrected_answer else ()
     return CaseScreen(
         state=state,
         header=case_header(detail, user_id=user.id, read_only_reason=state.read_only_reason),
@@ -200,11 +198,30 @@ def render_case(
         question=question_block(detail),
         report=paragraphs(detail.report),
         chain=render_chain(detail, read_only=state.read_only),
-        answer_label=f"The model answered: {answer_text(detail.final_answer, detail.options)}",
-        option_choices=choices,
-        answer_verdict=detail.my_answer_verdict,
-        chosen=tuple((detail.my_corrected_answer or "").split(",")) if detail.my_corrected_answer else (),
+        answer=answer_panel(state, verdict=detail.my_answer_verdict, chosen=chosen),
         notice=notice(message, kind) if message else "",
+    )
+
+
+def answer_panel(
+    state: ReviewState,
+    *,
+    verdict: str | None = None,
+    chosen=(),
+    comment: str = "",
+    message: str = "",  # noqa: ANN001
+) -> str:
+    """The answer panel of the open case, pre-filled (after a refused submit, with what was chosen)."""
+    return render_answer(
+        case_id=state.case_id,
+        options=state.options,
+        model_answer=state.model_answer,
+        read_only=state.read_only,
+        verdict=verdict,
+        chosen=tuple(chosen or ()),
+        comment=comment,
+        message=message,
+        multiple=state.task_type == TaskType.multiple_choice.value,
     )
 
 
@@ -212,7 +229,11 @@ def next_case(ctx: AppContext, user: UserInfo | None, state: ReviewState, flt: W
     """Claim the next waiting case (by priority and age) and open it."""
     user = require(user, Role.reviewer)
     with ctx.write(user) as session:
-        case = services.next_case(session=session, reviewer_id=user.id, lease=ctx.lease, flt=flt)
+        # Many reviewers pressing "Next case" at once all reach for the same first cases; let
+        # each try a few more candidates than the service's default before saying "none left".
+        case = services.next_case(
+            session=session, reviewer_id=user.id, lease=ctx.lease, flt=flt, attempts=NEXT_CASE_ATTEMPTS
+        )
         case_id = case.id if case else None
     if case_id is None:
         return CaseScreen(state, notice=notice("No case is waiting for you. Well done.", "ok"), opened=False)

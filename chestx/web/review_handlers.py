@@ -3,8 +3,10 @@
 Contract: one :class:`ReviewHandlers` per page build; each method is an event handler (Gradio
 injects ``gr.Request`` and ``gr.EventData`` by annotation). The work itself is in
 :mod:`chestx.web.review_actions`, :mod:`chestx.web.chain_actions` and
-:mod:`chestx.web.generation`; here are only the updates of components. Updates are plain values
-where possible: every ``gr.update`` makes Gradio build a component on the event loop.
+:mod:`chestx.web.generation`; here are only the updates of components. Updates are plain
+values (HTML strings, the view word): Gradio builds, on the event loop, and keeps, per browser
+tab, a new component object for every ``gr.update``, so a layout update per case would cost
+time and memory with every case.
 """
 
 from __future__ import annotations
@@ -17,37 +19,30 @@ import gradio as gr
 from chestx.web import chain_actions, generation, review_actions
 from chestx.web.common import nav_html
 from chestx.web.context import AppContext
-from chestx.web.html import esc, notice
+from chestx.web.html import notice
 from chestx.web.review_actions import CaseScreen, WorklistScreen
 from chestx.web.state import ReviewState
 
 if TYPE_CHECKING:
     from chestx.web.review_page import ReviewUI
 
-# Views are switched by a CSS class, not `visible`: hidden columns stay mounted, so their
-# scripts (viewer, chain controller) keep their state and nothing is rebuilt on each switch.
-HIDE, SHOW = ["cx-hide"], []
 
-
-def worklist_updates(ui: ReviewUI, screen: WorklistScreen, model_value: object) -> dict:
-    choices = [("All models", 0)] + [(name, ident) for name, ident in screen.model_choices]
-    return {
-        ui.counts: screen.counts,
-        ui.table: screen.table,
-        ui.in_progress: screen.in_progress,
-        ui.model_filter: gr.update(choices=choices, value=model_value or 0),
-    }
+def worklist_updates(ui: ReviewUI, screen: WorklistScreen, model_value: object = None) -> dict:
+    """The worklist; with ``model_value`` (page load only) also the model filter's choices."""
+    out = {ui.counts: screen.counts, ui.table: screen.table, ui.in_progress: screen.in_progress}
+    if model_value is not None:
+        choices = [("All models", 0)] + [(name, ident) for name, ident in screen.model_choices]
+        out[ui.model_filter] = gr.update(choices=choices, value=model_value or 0)
+    return out
 
 
 def case_updates(ctx: AppContext, ui: ReviewUI, screen: CaseScreen) -> dict:
-    """Outputs for an opened case (or, if none opened, the worklist's notice)."""
+    """Outputs for an opened case (or, if none opened, the worklist's notice): plain values only."""
     if not screen.opened:
         return {ui.state: screen.state, ui.wl_notice: screen.notice}
-    ro = screen.state.read_only
     out = {
         ui.state: screen.state,
-        ui.wl_col: gr.update(elem_classes=HIDE),
-        ui.case_col: gr.update(elem_classes=SHOW),
+        ui.view: "case",
         ui.wl_notice: "",
         ui.header: screen.header,
         ui.notice: screen.notice,
@@ -56,23 +51,15 @@ def case_updates(ctx: AppContext, ui: ReviewUI, screen: CaseScreen) -> dict:
         ui.question: screen.question,
         ui.report: screen.report or '<p class="cx-muted">This case has no report.</p>',
         ui.chain: screen.chain,
-        ui.answer_label: f'<p class="cx-answerlabel">{esc(screen.answer_label)}</p>',
-        ui.answer: screen.answer_verdict,
-        ui.options: gr.update(
-            choices=list(screen.option_choices),
-            value=list(screen.chosen),
-            visible=bool(screen.option_choices),
-        ),
-        ui.comment: "",
-        ui.submit: gr.update(interactive=not ro),
+        ui.answer: screen.answer,
     }
     if ctx.can_generate:
-        out[ui.generate] = gr.update(visible=not ro)
+        out[ui.generate] = gr.update(visible=not screen.state.read_only)
     return out
 
 
 def to_worklist(ui: ReviewUI) -> dict:
-    return {ui.wl_col: gr.update(elem_classes=SHOW), ui.case_col: gr.update(elem_classes=HIDE)}
+    return {ui.view: "worklist"}
 
 
 def _event_data(evt: gr.EventData) -> dict:
@@ -99,7 +86,9 @@ class ReviewHandlers:
 
     def on_load(self, request: gr.Request, task, status, model, demo_filter) -> dict:  # noqa: ANN001
         user = self.ctx.user(request)
-        out = self.worklist(request, task, status, model, demo_filter)
+        flt = review_actions.parse_filter(task, status, model, demo_filter)
+        screen = review_actions.worklist(self.ctx, user, flt)
+        out = worklist_updates(self.ui, screen, model or 0)
         state = ReviewState(user_id=user.id if user else None)
         return out | {self.ui.nav: nav_html(self.ctx, user, "/review/"), self.ui.state: state}
 
@@ -119,27 +108,35 @@ class ReviewHandlers:
     def on_chain(self, state: ReviewState, request: gr.Request, evt: gr.EventData) -> tuple[ReviewState, str]:
         return chain_actions.chain_action(self.ctx, self.ctx.user(request), state, _event_data(evt))
 
-    def on_submit(self, state: ReviewState, verdict, chosen, comment, request: gr.Request, *filters) -> dict:  # noqa: ANN001, ANN002
+    def on_submit(self, state: ReviewState, request: gr.Request, evt: gr.EventData, *filters) -> dict:  # noqa: ANN002
         """Submit, then open the next case (or go back to the worklist when none is waiting)."""
-        ui, user = self.ui, self.ctx.user(request)
+        ui, user, data = self.ui, self.ctx.user(request), _event_data(evt)
+        verdict = data.get("verdict") if isinstance(data.get("verdict"), str) else None
+        chosen = [c for c in data.get("chosen") or [] if isinstance(c, str)]
+        comment = data.get("comment") if isinstance(data.get("comment"), str) else ""
+        if data.get("case_id") != state.case_id:  # a panel of another case (a stale tab)
+            return {ui.notice: notice("This page shows another case now: reload it.", "error")}
         ok, message = review_actions.submit(self.ctx, user, state, verdict, chosen, comment)
-        if not ok:
-            return {ui.notice: notice(message, "error")}
+        if not ok:  # the panel comes back with what the reviewer chose and why it was refused
+            panel = review_actions.answer_panel(
+                state, verdict=verdict, chosen=chosen, comment=comment, message=message
+            )
+            return {ui.answer: panel, ui.notice: notice(message, "error")}
         self.ctx.open_cases.pop(request.session_hash or "", None)
-        screen = review_actions.next_case(
-            self.ctx, user, state.closed(), review_actions.parse_filter(*filters)
-        )
+        flt = review_actions.parse_filter(*filters)
+        screen = review_actions.next_case(self.ctx, user, state.closed(), flt)
         self._remember(request, screen)
         if screen.opened:  # the worklist stays hidden; it is refreshed when the reviewer goes back
             note = notice(f"{message} Here is the next case.", "ok")
             return case_updates(self.ctx, ui, replace(screen, notice=note))
         done = notice(f"{message} No more cases are waiting for you.", "ok")
-        return (
-            to_worklist(ui) | {ui.state: screen.state, ui.wl_notice: done} | self.worklist(request, *filters)
-        )
+        lists = self.worklist(request, *filters)
+        return to_worklist(ui) | {ui.state: screen.state, ui.wl_notice: done} | lists
 
     def go_back(self, state: ReviewState, request: gr.Request, *filters) -> dict:  # noqa: ANN002
-        return to_worklist(self.ui) | self.worklist(request, *filters)
+        """Back to the worklist: the claim is no longer renewed and lapses unless reopened."""
+        self.ctx.open_cases.pop(request.session_hash or "", None)
+        return {self.ui.state: state.closed()} | to_worklist(self.ui) | self.worklist(request, *filters)
 
     def release(self, state: ReviewState, request: gr.Request, *filters) -> dict:  # noqa: ANN002
         new = review_actions.release(self.ctx, self.ctx.user(request), state)

@@ -16,7 +16,7 @@ import gradio as gr
 from chestx.web.common import PRIVATE, guarded, guarded_gen, page, static_text, table_js
 from chestx.web.context import AppContext
 from chestx.web.html import TASK_LABELS
-from chestx.web.review_handlers import HIDE, ReviewHandlers
+from chestx.web.review_handlers import ReviewHandlers
 from chestx.web.state import ReviewState
 from review_db.types import CaseStatus
 
@@ -27,8 +27,7 @@ class ReviewUI:
 
     state: gr.State
     nav: gr.HTML
-    wl_col: gr.Column
-    case_col: gr.Column
+    view: gr.HTML  # "worklist" or "case": which half of the page shows (see static/view.js)
     counts: gr.HTML
     wl_notice: gr.HTML
     table: gr.HTML
@@ -40,60 +39,56 @@ class ReviewUI:
     viewer: gr.HTML
     facts: gr.HTML
     question: gr.HTML
-    report_acc: gr.Accordion
     report: gr.HTML
     chain: gr.HTML
-    answer_label: gr.HTML
-    answer: gr.Radio
-    options: gr.CheckboxGroup
-    comment: gr.Textbox
-    submit: gr.Button
+    answer: gr.HTML
     generate: gr.Button
     stop: gr.Button
     timer: gr.Timer
 
     def case_outputs(self) -> list[Any]:
         return [
-            self.state, self.wl_col, self.case_col, self.wl_notice, self.header, self.notice,
-            self.viewer, self.facts, self.question, self.report, self.chain,
-            self.answer_label, self.answer, self.options, self.comment, self.submit, self.generate,
+            self.state, self.view, self.wl_notice, self.header, self.notice, self.viewer, self.facts,
+            self.question, self.report, self.chain, self.answer, self.generate,
         ]  # fmt: skip
 
     def worklist_outputs(self) -> list[Any]:
-        return [self.counts, self.table, self.in_progress, self.model_filter]
+        return [self.counts, self.table, self.in_progress]
 
 
 def _stopped() -> tuple[dict, dict]:
     return gr.update(visible=True), gr.update(visible=False)
 
 
+def _filters() -> tuple[gr.Dropdown, gr.Dropdown, gr.Dropdown, gr.Dropdown]:
+    task = gr.Dropdown(
+        [("All task types", "")] + [(v, k) for k, v in TASK_LABELS.items()], value="", label="Task type"
+    )
+    status = gr.Dropdown([(s.value.capitalize(), s.value) for s in CaseStatus], value="open", label="Status")
+    model = gr.Dropdown([("All models", 0)], value=0, label="Model version")
+    demo = gr.Dropdown(
+        [("All cases", ""), ("Demo cases only", "demo"), ("Without demo cases", "real")],
+        value="",
+        label="Demo",
+    )
+    return task, status, model, demo
+
+
 def _layout(ctx: AppContext) -> tuple[ReviewUI, gr.Button, gr.Button, gr.Button, gr.Button]:
     state = gr.State(ReviewState())
     nav = gr.HTML(elem_id="cx-nav")
-    with gr.Column(elem_id="cx-worklist") as wl_col:
+    view = gr.HTML("worklist", js_on_load=static_text("view.js"), elem_id="cx-view")
+    with gr.Column(elem_id="cx-worklist"):
         counts = gr.HTML()
         with gr.Row(equal_height=True, elem_classes="cx-filters"):
-            task = gr.Dropdown(
-                [("All task types", "")] + [(v, k) for k, v in TASK_LABELS.items()],
-                value="",
-                label="Task type",
-            )
-            status = gr.Dropdown(
-                [(s.value.capitalize(), s.value) for s in CaseStatus], value="open", label="Status"
-            )
-            model = gr.Dropdown([("All models", 0)], value=0, label="Model version")
-            demo = gr.Dropdown(
-                [("All cases", ""), ("Demo cases only", "demo"), ("Without demo cases", "real")],
-                value="",
-                label="Demo",
-            )
+            filters = _filters()
             nxt = gr.Button("Next case ▶", variant="primary", elem_id="cx-next", scale=0, min_width=150)
         wl_notice = gr.HTML()
         gr.HTML('<h3 class="cx-h">Waiting for you</h3>')
         table = gr.HTML(js_on_load=table_js(), elem_id="cx-table")
         gr.HTML('<h3 class="cx-h">Being reviewed by others</h3>')
         in_progress = gr.HTML(js_on_load=table_js(), elem_id="cx-inprogress")
-    with gr.Column(elem_id="cx-case", elem_classes=HIDE) as case_col:
+    with gr.Column(elem_id="cx-case"):
         with gr.Row(equal_height=True, elem_classes="cx-casebar"):
             header = gr.HTML(elem_id="cx-header")
             back = gr.Button("← Worklist", size="sm", scale=0, min_width=110, elem_id="cx-back")
@@ -106,32 +101,18 @@ def _layout(ctx: AppContext) -> tuple[ReviewUI, gr.Button, gr.Button, gr.Button,
                 facts = gr.HTML(elem_id="cx-facts")
             with gr.Column(scale=5, min_width=380, elem_classes="cx-right"):
                 question = gr.HTML(elem_id="cx-question")
-                with gr.Accordion("Report", open=False, elem_id="cx-report") as report_acc:
+                with gr.Accordion("Report", open=False, elem_id="cx-report"):
                     report = gr.HTML()
                 chain = gr.HTML(js_on_load=static_text("chain.js"), elem_id="cx-chain")
                 with gr.Row():
                     generate = gr.Button("Ask the model for a fresh chain", size="sm", visible=False)
                     stop = gr.Button("Stop", size="sm", variant="stop", visible=False)
-                with gr.Group(elem_id="cx-answer"):
-                    answer_label = gr.HTML()
-                    answer = gr.Radio(
-                        [("Agree with the model's answer", "agree"), ("Disagree", "disagree")],
-                        label="Final answer",
-                        elem_id="cx-answer-verdict",
-                    )
-                    options = gr.CheckboxGroup(
-                        [], label="If you disagree: the right option(s)", elem_id="cx-options"
-                    )
-                    comment = gr.Textbox(
-                        label="Note on this review (optional)", lines=1, max_lines=4, elem_id="cx-comment"
-                    )
-                    submit = gr.Button("Submit review  (Ctrl+Enter)", variant="primary", elem_id="cx-submit")
+                answer = gr.HTML(js_on_load=static_text("answer.js"), elem_id="cx-answer")
     # Always ticking (cheap while no case is open): toggling it would cost an update per open.
     timer = gr.Timer(ctx.renew_every_s)
     return ReviewUI(
-        state, nav, wl_col, case_col, counts, wl_notice, table, in_progress,
-        [task, status, model, demo], model, header, case_notice, viewer, facts, question, report_acc,
-        report, chain, answer_label, answer, options, comment, submit, generate, stop, timer,
+        state, nav, view, counts, wl_notice, table, in_progress, list(filters), filters[2], header,
+        case_notice, viewer, facts, question, report, chain, answer, generate, stop, timer,
     ), nxt, back, release, skip  # fmt: skip
 
 
@@ -148,7 +129,7 @@ def _wire(ctx: AppContext, ui: ReviewUI, demo: gr.Blocks, nxt, back, release, sk
     """Connect events to :class:`chestx.web.review_handlers.ReviewHandlers` (all private)."""
     h = ReviewHandlers(ctx, ui)
     case_out, wl_out, filters = ui.case_outputs(), ui.worklist_outputs(), ui.filters
-    demo.load(guarded(h.on_load), [*filters], [*wl_out, ui.nav, ui.state], **PRIVATE)
+    demo.load(guarded(h.on_load), [*filters], [*wl_out, ui.model_filter, ui.nav, ui.state], **PRIVATE)
     for f in filters:
         f.input(guarded(h.worklist), filters, wl_out, show_progress="hidden", **PRIVATE)
     for table in (ui.table, ui.in_progress):
@@ -166,16 +147,14 @@ def _wire(ctx: AppContext, ui: ReviewUI, demo: gr.Blocks, nxt, back, release, sk
         queue=False,
         **PRIVATE,
     )
-    ui.submit.click(
+    ui.answer.submit(
         guarded(h.on_submit),
-        [ui.state, ui.answer, ui.options, ui.comment, *filters],
+        [ui.state, *filters],
         case_out + wl_out,
         **PRIVATE,
     )
-    back.click(guarded(h.go_back), [ui.state, *filters], [ui.wl_col, ui.case_col, *wl_out], **PRIVATE)
-    release.click(
-        guarded(h.release), [ui.state, *filters], [ui.state, ui.wl_col, ui.case_col, *wl_out], **PRIVATE
-    )
+    back.click(guarded(h.go_back), [ui.state, *filters], [ui.state, ui.view, *wl_out], **PRIVATE)
+    release.click(guarded(h.release), [ui.state, *filters], [ui.state, ui.view, *wl_out], **PRIVATE)
     ui.timer.tick(guarded(h.on_tick), [ui.state], [ui.state, ui.header], show_progress="hidden", **PRIVATE)
     gen = ui.generate.click(
         guarded_gen(h.on_generate),

@@ -23,6 +23,7 @@ class ReviewState:
     opened_at: float = 0.0  # wall-clock seconds when the case was opened (time spent)
     options: tuple[str, ...] = ()
     task_type: str = ""
+    model_answer: str | None = None
     # Request ids this tab's actions already carried out (a retry of one changes nothing).
     done: tuple[str, ...] = ()
 

@@ -47,7 +47,8 @@ def build_teach_page(ctx: AppContext) -> gr.Blocks:
     with page("Teach") as demo:
         state = gr.State(TeachState())
         nav = gr.HTML()
-        with gr.Column() as lib_col:
+        view = gr.HTML("library", js_on_load=static_text("view.js"), elem_id="cx-view")
+        with gr.Column(elem_id="cx-library-col"):
             gr.HTML(
                 '<h2 class="cx-h">Verified cases</h2>'
                 '<p class="cx-muted">Pick a case to replay it step by step.</p>'
@@ -58,7 +59,7 @@ def build_teach_page(ctx: AppContext) -> gr.Blocks:
                 label="Task type",
             )
             library = gr.HTML(js_on_load=table_js(), elem_id="cx-library")
-        with gr.Column(elem_classes=["cx-hide"]) as replay_col:
+        with gr.Column(elem_id="cx-replay-col"):
             with gr.Row(equal_height=True):
                 title = gr.HTML()
                 back = gr.Button("← Library", size="sm", scale=0, min_width=110)
@@ -92,7 +93,7 @@ def build_teach_page(ctx: AppContext) -> gr.Blocks:
             ]
             facts_html = facts_block(d.study) + (facts_block(d.prior, title="Prior study") if d.prior else "")
             return (
-                new, gr.update(elem_classes=["cx-hide"]), gr.update(elem_classes=[]),
+                new, "replay",
                 f'<h2 class="cx-h">Replay of case {d.case_id}</h2>',
                 viewer_html(d.case_id if d.study else None, d.study, d.prior), facts_html, replay_question(d),
                 gr.update(choices=choices, value=[], visible=bool(choices), interactive=True),
@@ -129,17 +130,17 @@ def build_teach_page(ctx: AppContext) -> gr.Blocks:
         def all_steps(state: TeachState, request: gr.Request) -> tuple[TeachState, str]:
             return step(state, request, -1)
 
-        def to_library() -> tuple[dict, dict]:
-            return gr.update(elem_classes=[]), gr.update(elem_classes=["cx-hide"])
+        def to_library() -> str:
+            return "library"
 
-        replay_out = [state, lib_col, replay_col, title, viewer, facts, question, quiz, steps, answer]
+        replay_out = [state, view, title, viewer, facts, question, quiz, steps, answer]
         demo.load(guarded(on_load), [task], [nav, library], **PRIVATE)
         task.input(guarded(filter_library), [task], [library], **PRIVATE)
         library.select(guarded(open_case), None, replay_out, **PRIVATE)
         next_step.click(guarded(one_more), [state], [state, steps], **PRIVATE)
         show_all.click(guarded(all_steps), [state], [state, steps], **PRIVATE)
         do_reveal.click(guarded(on_reveal), [state, quiz], [state, answer, quiz], **PRIVATE)
-        back.click(to_library, None, [lib_col, replay_col], **PRIVATE)
+        back.click(to_library, None, [view], **PRIVATE)
     demo.queue(default_concurrency_limit=8)
     return demo
 
