@@ -20,18 +20,23 @@ app = typer.Typer(
 )
 
 # Sub-modules of chestx.cli, in help order. Each defines register(app).
-COMMAND_MODULES = ("serve", "db", "users", "imports", "reason", "export", "train", "loop", "evaluate")
+COMMAND_MODULES = (
+    "serve",
+    "db",
+    "users",
+    "imports",
+    "reason",
+    "export",
+    "train",
+    "loop",
+    "evaluate",
+    "evaluate_model",
+)
 
 
 def _register_all() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"chestx.cli.{name}")
-        except ModuleNotFoundError as exc:  # a command module not written yet; anything else is a bug
-            if exc.name != f"chestx.cli.{name}":
-                raise
-            continue
-        module.register(app)
+        importlib.import_module(f"chestx.cli.{name}").register(app)
 
 
 _register_all()
