@@ -51,6 +51,7 @@ def register(app: typer.Typer) -> None:
         code = follow_job(run_id, proc)
         if code == 0:
             with read_session(factory) as session:
-                metrics = (registry.resolve_version(session=session, ref=version_id).metrics or {}).get("eval")
+                evaluated = registry.resolve_version(session=session, ref=version_id)
+                metrics = (evaluated.metrics or {}).get("eval")
             typer.echo(f"{name}: {metrics}")
         raise typer.Exit(report(run_id, code))
