@@ -146,6 +146,7 @@ def sample_from_item(item: Mapping[str, Any]) -> tuple[Sample, str | None, list[
         model_text=_assistant_part(str(item.get("pred") or "")),
         model_answer=answer or "",
         task_type=task_type(item),
+        reference_answer=str(item.get("answer") or ""),
     )
     return sample, answer, flags
 

@@ -1,142 +1,96 @@
 """The offline RadRScore judge: rule-based findings matched by sentence embeddings under hard constraints.
 
-It mirrors the paper's four judge calls without a language model:
+It mirrors the paper's four judge calls without a language model. Findings with a status are
+extracted from the reference steps, the model steps and the report
+(:mod:`reasoner.radrscore.extract`); findings are compared by the cosine of their cores'
+all-MiniLM-L6-v2 embeddings under hard constraints (:mod:`reasoner.radrscore.matching`). The
+unit of both chains is the step that states findings (the closing restatement aside): the
+paper's judge extracts about one observation per reference step.
 
-1. findings with a status are extracted from the reference steps, the model steps and the report
-   (:mod:`reasoner.radrscore.extract`);
-2. recall: a reference finding is recalled when some model finding matches it;
-3. precision: a model finding is supported when a report finding matches it and unsupported when
-   one contradicts it (same observation, opposite status); where the report is silent the
-   reference decides the same way; where both are silent, the paper's rule that the report's
-   silence means normal applies: a negative finding is supported, a positive one is not;
-4. effectiveness: a model step is effective when it establishes a finding the reference's answer
+1. completeness: reference steps recalled by the model / reference steps. A reference step is
+   recalled when a model step speaks about the same observation (similar cores, compatible
+   sides), paired one to one. By default the statuses need not agree (``completeness="topic"``):
+   completeness asks whether the model looked at what the reference looked at, factuality whether
+   it got it right; the paper's judge (GPT-4o) recalls findings stated with the opposite status as
+   often as those stated with the same one. ``completeness="fact"`` requires the same fact.
+2. factuality: model steps that are factual / model steps. A step is factual when at least half
+   of its findings are supported: by the answer key first (a finding an option names is present
+   when the correct option names it, absent when only a distractor does,
+   :mod:`reasoner.radrscore.answerkey`), else by the report (same fact: supported; contradicted:
+   not), else by the reference the same way, else by the paper's rule that the report's silence
+   means normal (a negative finding is supported, a positive one is not).
+3. effectiveness: a model step is effective when it establishes a finding the reference's answer
    rests on, or, in a chain that reaches the reference's answer, when it does not contradict the
    reference (see :meth:`OfflineJudge._effective_steps`).
 
-Two findings *match* when their cores are similar (cosine of all-MiniLM-L6-v2 embeddings at or
-above ``match_threshold``) and the hard constraints hold: the statuses agree in polarity (present
-vs absent; improved vs worsened also conflict) and the sides do not conflict (left vs right).
-So "no pneumothorax" never matches "pneumothorax", and "left effusion" never matches "right
-effusion", however similar the words.
+"no pneumothorax" and "pneumothorax" are never the same *fact* (factuality, effectiveness, and
+completeness in "fact" mode); "left effusion" never matches "right effusion" in any relation.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
+from reasoner.radrscore import matching
+from reasoner.radrscore.answerkey import OptionFinding, key_findings, option_findings, reference_letters
 from reasoner.radrscore.embedding import PhraseEmbedder, default_embedder
-from reasoner.radrscore.extract import (
-    dedupe,
-    extract_findings,
-    is_conclusion,
-    split_sentences,
-)
+from reasoner.radrscore.extract import dedupe, extract_findings, is_conclusion, split_sentences
 from reasoner.radrscore.score import answer_letters
-from reasoner.radrscore.types import Finding, Flag, Judgement, Sample, Status
+from reasoner.radrscore.text import is_closing
+from reasoner.radrscore.types import Finding, Flag, Judgement, Sample
 
-# "option B", "answer is: B", "A) ..." - the letter itself upper-case only ("is a" is no answer).
-_CHOSEN = re.compile(r"\b(?i:option|answer(?:\s+is)?|choice)\s*:?\s*\(?([A-H])\b|(?:^|[\s:])\(?([A-H])\)")
+compatible = matching.compatible  # re-exported: the hard status constraint
 
 
 @dataclass(frozen=True)
 class OfflineJudgeConfig:
-    """Thresholds of the offline judge (cosine similarities of finding cores)."""
+    """Thresholds (cosine similarities of finding cores) and modes of the offline judge."""
 
+    # Same fact: factuality's support and effectiveness.
     match_threshold: float = 0.7
     conflict_threshold: float = 0.75
+    # Same topic: completeness's recall.
+    topic_threshold: float = 0.65
+    # A model finding names an option's finding (factuality's answer key).
+    option_threshold: float = 0.7
+    # "topic": a reference step is recalled by a model step about the same observation, whatever
+    # the status; "fact": only by one that states the same status.
+    completeness: Literal["topic", "fact"] = "topic"
     # The closing restatement ("In conclusion, the final answer is ...") repeats earlier steps;
     # the paper's judge does not count it as a reasoning step of its own.
     skip_conclusion_steps: bool = True
 
 
-def _best_similarity(
-    left: Sequence[Finding], right: Sequence[Finding], vectors: np.ndarray, index: dict
-) -> np.ndarray:
-    """(len(left), len(right)) cosine similarities, the maximum over each finding's cores."""
-    left_rows = [index[c] for f in left for c in f.cores]
-    right_rows = [index[c] for f in right for c in f.cores]
-    sim = vectors[left_rows] @ vectors[right_rows].T
-    left_starts = np.cumsum([0] + [len(f.cores) for f in left[:-1]])
-    right_starts = np.cumsum([0] + [len(f.cores) for f in right[:-1]])
-    sim = np.maximum.reduceat(sim, left_starts, axis=0)
-    return np.maximum.reduceat(sim, right_starts, axis=1)
-
-
-_SIDE_CODE = {"left": 1, "right": 2}
-_COURSE_CODE = {Status.IMPROVED: 1, Status.WORSENED: 2}
-
-
-def _constraints(left: Sequence[Finding], right: Sequence[Finding]) -> tuple[np.ndarray, np.ndarray]:
-    """(sides compatible, statuses compatible) as boolean matrices, vectorised.
-
-    Sides conflict only left against right; statuses must share polarity, and improved
-    against worsened conflicts too (see :func:`compatible`).
-    """
-
-    def codes(fs: Sequence[Finding]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        side = np.array([_SIDE_CODE.get(f.laterality or "", 0) for f in fs])
-        positive = np.array([f.status.positive for f in fs])
-        course = np.array([_COURSE_CODE.get(f.status, 0) for f in fs])
-        return side, positive, course
-
-    ls, lp, lc = codes(left)
-    rs, rp, rc = codes(right)
-    sides = ~(((ls[:, None] == 1) & (rs[None, :] == 2)) | ((ls[:, None] == 2) & (rs[None, :] == 1)))
-    courses = ~(((lc[:, None] == 1) & (rc[None, :] == 2)) | ((lc[:, None] == 2) & (rc[None, :] == 1)))
-    return sides, (lp[:, None] == rp[None, :]) & courses
-
-
-def compatible(a: Status, b: Status) -> bool:
-    """Hard constraint on statuses: same polarity, and not improved against worsened."""
-    if a.positive != b.positive:
-        return False
-    return {a, b} != {Status.IMPROVED, Status.WORSENED}
-
-
 @dataclass
-class _Extracted:
-    reference: list[Finding]
-    model: list[Finding]
-    report: list[Finding]
+class Extracted:
+    """A sample's findings: per reference step, per model step, of the report, and derived sets."""
+
+    reference_steps: list[list[Finding]]
     step_findings: list[list[Finding]]
+    report: list[Finding]
+    reference: list[Finding]  # all reference findings, restatements removed
+    model: list[Finding]  # all model findings, restatements removed
     key: list[Finding]
+    options: list[OptionFinding]
+
+    def findings(self) -> list[Finding]:
+        """Every finding whose cores the judge may compare."""
+        options = [o.finding for o in self.options]
+        steps = [f for fs in (*self.reference_steps, *self.step_findings) for f in fs]
+        return [*steps, *self.report, *self.key, *options]
 
 
-def reference_letters(sample: Sample) -> frozenset[str]:
-    """Option letters the reference chain concludes with ("the final answer is B"), or empty."""
-    letters = {letter for letter, _ in sample.options}
-    for step in reversed(sample.reference_steps):
-        if not is_conclusion(step):
-            continue
-        found = {m.group(1) or m.group(2) for m in _CHOSEN.finditer(step)} & letters
-        if found:
-            return frozenset(found)
-    return frozenset()
+def counted_steps(steps: Sequence[str], findings: Sequence[Sequence[Finding]]) -> list[int]:
+    """Indices of the steps a score counts as units: those stating findings, closing aside.
 
-
-def key_findings(sample: Sample, reference: Sequence[Finding]) -> list[Finding]:
-    """The reference findings the answer rests on.
-
-    The findings of the option the reference concludes with when it names one (read as stated,
-    present unless negated); else the findings of the reference's concluding steps; else its
-    positive findings; else all of them.
+    A chain whose only findings are in its closing restatement keeps that restatement.
     """
-    chosen = reference_letters(sample)
-    key = [
-        f
-        for letter, text in sample.options
-        if letter in chosen
-        for item in text.split(",")
-        for f in extract_findings(item)
-    ]
-    if not key:
-        concluding = {i for i, step in enumerate(sample.reference_steps) if is_conclusion(step)}
-        key = [f for f in reference if f.step in concluding]
-    return key or [f for f in reference if f.status.positive] or list(reference)
+    stating = [i for i, fs in enumerate(findings) if fs]
+    return [i for i in stating if not is_closing(steps[i])] or stating
 
 
 class OfflineJudge:
@@ -150,63 +104,63 @@ class OfflineJudge:
         self.embedder = embedder or default_embedder()
         self.config = config or OfflineJudgeConfig()
 
-    def extract(self, sample: Sample) -> _Extracted:
-        """Findings of the reference, the model chain (whole and per step) and the report."""
+    def extract(self, sample: Sample) -> Extracted:
+        """Findings of the reference and model chains (per step), the report and the options."""
         steps = [extract_findings(step, step_index=i) for i, step in enumerate(sample.model_steps)]
-        reference: list[Finding] = []
-        for i, step in enumerate(sample.reference_steps):
-            reference.extend(extract_findings(step, step_index=i))
+        ref_steps = [extract_findings(step, step_index=i) for i, step in enumerate(sample.reference_steps)]
         report: list[Finding] = []
         for i, sentence in enumerate(split_sentences(sample.report)):
             report.extend(extract_findings(sentence, step_index=i))
-        model = dedupe([f for fs in steps for f in fs])
-        reference = dedupe(reference)
-        return _Extracted(reference, model, dedupe(report), steps, key_findings(sample, reference))
+        reference = dedupe([f for fs in ref_steps for f in fs])
+        return Extracted(
+            reference_steps=ref_steps,
+            step_findings=steps,
+            report=dedupe(report),
+            reference=reference,
+            model=dedupe([f for fs in steps for f in fs]),
+            key=key_findings(sample, reference),
+            options=option_findings(sample),
+        )
 
     def judge(self, samples: Sequence[Sample]) -> list[Judgement]:
         """Judgements for ``samples``; all finding cores of the batch are embedded at once."""
-        extracted = [self.extract(s) for s in samples]
-        cores = sorted(
-            {
-                core
-                for e in extracted
-                for f in (
-                    *e.reference,
-                    *e.model,
-                    *e.report,
-                    *e.key,
-                    *(x for fs in e.step_findings for x in fs),
-                )
-                for core in f.cores
-            }
-        )
+        return self.judge_extracted(samples, [self.extract(s) for s in samples])
+
+    def judge_extracted(self, samples: Sequence[Sample], extracted: Sequence[Extracted]) -> list[Judgement]:
+        """Judgements from findings already extracted (:meth:`extract`), one embedding call."""
+        cores = sorted({core for e in extracted for f in e.findings() for core in f.cores})
         vectors = self.embedder.encode(cores) if cores else np.zeros((0, 1), dtype=np.float32)
         index = {core: i for i, core in enumerate(cores)}
         return [self._judge_one(s, e, vectors, index) for s, e in zip(samples, extracted, strict=True)]
 
     def match(self, left: Sequence[Finding], right: Sequence[Finding]) -> tuple[np.ndarray, np.ndarray]:
-        """(match, contradiction) boolean matrices of two finding lists, embedding as needed."""
-        cores = sorted({c for f in (*left, *right) for c in f.cores})
+        """(same fact, contradiction) boolean matrices of two finding lists, embedding as needed."""
+        vectors, index = self._embed(left, right)
+        return self._relations(left, right, vectors, index)
+
+    def same_topic(self, left: Sequence[Finding], right: Sequence[Finding]) -> np.ndarray:
+        """Boolean matrix: which pairs speak about the same observation, statuses aside."""
+        vectors, index = self._embed(left, right)
+        return matching.same_topic(left, right, vectors, index, threshold=self.config.topic_threshold)
+
+    def _embed(self, *groups: Sequence[Finding]) -> tuple[np.ndarray, dict[str, int]]:
+        cores = sorted({c for g in groups for f in g for c in f.cores})
         vectors = self.embedder.encode(cores) if cores else np.zeros((0, 1), dtype=np.float32)
-        return self._relations(left, right, vectors, {c: i for i, c in enumerate(cores)})
+        return vectors, {c: i for i, c in enumerate(cores)}
 
     def _relations(
         self, left: Sequence[Finding], right: Sequence[Finding], vectors: np.ndarray, index: dict
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Boolean (len(left), len(right)) matrices: which pairs match, which contradict.
+        return matching.relations(
+            left,
+            right,
+            vectors,
+            index,
+            match_threshold=self.config.match_threshold,
+            conflict_threshold=self.config.conflict_threshold,
+        )
 
-        The similarity of two findings is the best over their cores and aliases.
-        """
-        if not left or not right:
-            empty = np.zeros((len(left), len(right)), dtype=bool)
-            return empty, empty
-        sim = _best_similarity(left, right, vectors, index)
-        sides, agree = _constraints(left, right)
-        match = (sim >= self.config.match_threshold) & sides & agree
-        conflict = (sim >= self.config.conflict_threshold) & sides & ~agree
-        return match, conflict
-
-    def _judge_one(self, sample: Sample, ex: _Extracted, vectors: np.ndarray, index: dict) -> Judgement:
+    def _judge_one(self, sample: Sample, ex: Extracted, vectors: np.ndarray, index: dict) -> Judgement:
         flags: list[str] = []
         if not sample.model_steps:
             flags.append(Flag.NO_MODEL_STEPS)
@@ -216,40 +170,91 @@ class OfflineJudge:
             flags.append(Flag.NO_REFERENCE_FINDINGS)
         if sample.model_steps and not ex.model:
             flags.append(Flag.NO_MODEL_FINDINGS)
-
-        recall_match, _ = self._relations(ex.reference, ex.model, vectors, index)
-        recalled = tuple(bool(row.any()) for row in recall_match)
-
-        supported = self._supported(ex, vectors, index)
-
+        recall = self._completeness(sample, ex, vectors, index)
+        support = self._factuality(sample, ex, vectors, index)
         effective, counted = self._effective_steps(sample, ex, vectors, index)
         return Judgement(
-            n_reference_findings=len(ex.reference),
-            n_recalled=sum(recalled),
-            n_model_findings=len(ex.model),
-            n_supported=sum(supported),
+            n_reference_findings=recall["n_units"],
+            n_recalled=recall["n_recalled"],
+            n_model_findings=support["n_units"],
+            n_supported=support["n_factual"],
             n_steps=len(counted),
             n_effective=sum(effective),
-            reference_findings=tuple(ex.reference),
-            model_findings=tuple(ex.model),
-            recalled=recalled,
-            supported=supported,
+            reference_findings=recall["findings"],
+            model_findings=support["findings"],
+            recalled=recall["recalled"],
+            supported=support["supported"],
             effective=tuple(effective),
             flags=tuple(flags),
-            detail={"report_findings": [f.as_paper() for f in ex.report], "counted_steps": counted},
+            detail={
+                "report_findings": [f.as_paper() for f in ex.report],
+                "counted_steps": counted,
+                "recalled_steps": recall["pairs"],
+                "recalled_same_status": recall["n_same_status"],
+                "factual_steps": support["factual_steps"],
+            },
         )
 
-    def _supported(self, ex: _Extracted, vectors: np.ndarray, index: dict) -> tuple[bool, ...]:
-        """Per model finding: does the report (first) or the reference (then) support it?
+    def _completeness(self, sample: Sample, ex: Extracted, vectors: np.ndarray, index: dict) -> dict:
+        """Reference steps (stating findings) paired one to one with model steps on their topic."""
+        ref_units = counted_steps(sample.reference_steps, ex.reference_steps)
+        model_units = counted_steps(sample.model_steps, ex.step_findings)
+        ref = [f for i in ref_units for f in ex.reference_steps[i]]
+        model = [f for i in model_units for f in ex.step_findings[i]]
+        threshold = self.config.topic_threshold
+        topic = matching.same_topic(ref, model, vectors, index, threshold=threshold)
+        _, agree = matching.constraints(ref, model) if ref and model else (None, np.zeros_like(topic))
+        ref_of, model_of = [f.step for f in ref], [f.step for f in model]
+        same_status = matching.matched_units(topic & agree, ref_of, model_of)
+        if self.config.completeness == "fact":
+            pairs = same_status
+        else:
+            pairs = matching.matched_units(topic, ref_of, model_of)
+        return {
+            "n_units": len(ref_units),
+            "n_recalled": len(pairs),
+            "n_same_status": len(same_status),
+            "pairs": {int(k): int(v) for k, v in pairs.items()},
+            "findings": tuple(ref),
+            "recalled": tuple(f.step in pairs for f in ref),
+        }
 
-        The report is the ground truth the paper's precision judge reads; the verified reference
-        speaks where the report is silent. Where both are silent, the report's silence means
-        normal: a negative finding is supported, a positive one is not.
+    def _factuality(self, sample: Sample, ex: Extracted, vectors: np.ndarray, index: dict) -> dict:
+        """Model steps (stating findings) whose findings are mostly supported (see the module doc)."""
+        units = counted_steps(sample.model_steps, ex.step_findings)
+        model = [f for i in units for f in ex.step_findings[i]]
+        supported = self._supported(model, ex, vectors, index)
+        factual = []
+        for unit in units:
+            verdicts = [ok for f, ok in zip(model, supported, strict=True) if f.step == unit]
+            factual.append(2 * sum(verdicts) >= len(verdicts))
+        return {
+            "n_units": len(units),
+            "n_factual": sum(factual),
+            "factual_steps": [u for u, ok in zip(units, factual, strict=True) if ok],
+            "findings": tuple(model),
+            "supported": supported,
+        }
+
+    def _supported(
+        self, model: Sequence[Finding], ex: Extracted, vectors: np.ndarray, index: dict
+    ) -> tuple[bool, ...]:
+        """Per model finding: the answer key, then the report, then the reference decide.
+
+        Where none speaks, the report's silence means normal: a negative finding is supported, a
+        positive one is not.
         """
-        by_report = self._relations(ex.model, ex.report, vectors, index)
-        by_reference = self._relations(ex.model, ex.reference, vectors, index)
+        options = [o.finding for o in ex.options]
+        named = matching.best_similarity(model, options, vectors, index)
+        if options and model:
+            named = np.where(matching.constraints(model, options)[0], named, -1.0)
+        by_report = self._relations(model, ex.report, vectors, index)
+        by_reference = self._relations(model, ex.reference, vectors, index)
         out = []
-        for i, finding in enumerate(ex.model):
+        for i, finding in enumerate(model):
+            if options and named[i].max() >= self.config.option_threshold:
+                out.append(finding.status.positive == ex.options[int(named[i].argmax())].present)
+                continue
             verdict = not finding.status.positive
             for match, conflict in (by_report, by_reference):
                 if match[i].any() or conflict[i].any():
@@ -259,7 +264,7 @@ class OfflineJudge:
         return tuple(out)
 
     def _effective_steps(
-        self, sample: Sample, ex: _Extracted, vectors: np.ndarray, index: dict
+        self, sample: Sample, ex: Extracted, vectors: np.ndarray, index: dict
     ) -> tuple[list[bool], list[int]]:
         """Per counted step: effective or not; and the indices of the steps counted.
 

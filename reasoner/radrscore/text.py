@@ -182,6 +182,20 @@ def is_conclusion(sentence: str) -> bool:
     return bool(_CONCLUSION.search(sentence))
 
 
+# The closing restatement only: "In conclusion, ...", "the final answer is ...". Unlike
+# :func:`is_conclusion`, a step that rules an option out ("..., excluding option B") is not one.
+_CLOSING = re.compile(
+    r"\b(?:in conclusion|in summary|to summari[sz]e|final answer|correct answer|the answer is|"
+    r"thus,? the answer|therefore,? the answer)\b",
+    re.IGNORECASE,
+)
+
+
+def is_closing(step: str) -> bool:
+    """True for the closing restatement of a chain ("In conclusion, the final answer is B")."""
+    return bool(_CLOSING.search(step))
+
+
 def strip_discourse(sentence: str) -> str:
     """The sentence without an opening discourse adverb ("Lastly, ...", "Additionally, ...")."""
     return _DISCOURSE.sub("", sentence)

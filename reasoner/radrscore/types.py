@@ -79,7 +79,8 @@ class Sample:
     ``model_steps`` and ``reference_steps`` are the chains' steps; ``model_text`` the model's
     full output (the LLM judge's effectiveness prompt reads it whole, as the paper's does);
     ``options`` maps option letters to their text when the question has options;
-    ``model_answer`` is the text of the model's ``<answer>``.
+    ``model_answer`` is the text of the model's ``<answer>``; ``reference_answer`` the reference
+    answer (``<answer> C </answer>``) when the item has one.
     """
 
     model_steps: tuple[str, ...]
@@ -90,6 +91,7 @@ class Sample:
     model_text: str = ""
     model_answer: str = ""
     task_type: str = "unknown"
+    reference_answer: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from reasoner.radrscore import Flag, Sample, sample_score
+from reasoner.radrscore import Flag, OfflineJudge, OfflineJudgeConfig, Sample, sample_score
 from reasoner.radrscore.types import Status
 
 FINDINGS = ["pneumothorax", "pleural effusion", "cardiomegaly", "consolidation", "nodule", "atelectasis"]
@@ -28,9 +28,21 @@ def sample(model: list[str], reference: list[str], report: str = "") -> Sample:
 def test_negated_finding_never_matches_the_affirmed_one(judge, finding: str, negation: str) -> None:
     negated = negation.format(finding).capitalize()
     affirmed = f"There is a {finding}."
+    strict = OfflineJudge(embedder=judge.embedder, config=OfflineJudgeConfig(completeness="fact"))
     for model, reference in ((negated, affirmed), (affirmed, negated)):
-        (j,) = judge.judge([sample([model], [reference])])
-        assert j.n_reference_findings and j.n_recalled == 0, (model, reference, j.reference_findings)
+        case = sample([model], [reference], report=reference)
+        (j,) = judge.judge([case])
+        assert j.n_reference_findings == 1 and j.n_model_findings == 1, (model, reference)
+        # Never the same fact: contradicted, unsupported, not recalled as a fact ...
+        (asserted,) = [i for i, f in enumerate(j.model_findings) if f.core == finding]
+        same, contradicts = judge.match(j.model_findings, j.reference_findings)
+        assert not same[asserted].any() and contradicts[asserted].any(), (model, reference)
+        assert j.supported[asserted] is False
+        assert j.detail["recalled_same_status"] == 0
+        (fact,) = strict.judge([case])
+        assert fact.n_recalled == 0
+        # ... though both chains looked at the same observation: the topic is recalled.
+        assert j.n_recalled == 1
 
 
 @pytest.mark.parametrize("finding", FINDINGS)

@@ -14,7 +14,9 @@ from reasoner.radrscore.validation import compare, judge_items
 
 pytestmark = pytest.mark.slow
 TARGET = 0.6
-FLOORS = {"completeness": 0.15, "factuality": 0.45, "effectiveness": 0.6}
+FLOORS = {"completeness": 0.5, "factuality": 0.55, "effectiveness": 0.6}
+# Topic recall counts what GPT-4o often leaves unrecalled: its level sits above GPT-4o's.
+MAD = {"completeness": 0.35, "factuality": 0.3, "effectiveness": 0.3}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def test_effectiveness_meets_the_target(table) -> None:
 def test_no_regression_below_the_recorded_floor(table, name: str) -> None:
     assert table[name]["spearman"] >= FLOORS[name]
     assert table[name]["p_value"] < 0.05
-    assert table[name]["mad"] < 0.3
+    assert table[name]["mad"] < MAD[name]
 
 
 @pytest.mark.xfail(strict=True, reason="below the 0.6 target; see docs/RADRSCORE.md, Validation")
