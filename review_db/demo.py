@@ -271,7 +271,7 @@ def _ensure_user(session: Session, name: str, role: Role, password: str, *, acti
 
 
 def _studies(factory: sessionmaker[Session], settings: Any, folder: Path) -> dict[str, int]:
-    from review_db.imaging import prepare_image, store_payload
+    from review_db.imaging import prepare_image
 
     ids: dict[str, int] = {}
     for name, path in _image_files(folder).items():
@@ -282,11 +282,6 @@ def _studies(factory: sessionmaker[Session], settings: Any, folder: Path) -> dic
             max_pixels=settings.max_image_pixels,
             max_bytes=settings.max_upload_bytes,
             patient_id=f"demo-patient-{name.split('-')[0]}",
-        )
-        # Store the payload first (content-addressed, idempotent): a demo image that outlives a
-        # failed seed is harmless, and add_study then only registers the row.
-        store_payload(
-            root=settings.image_dir, sha256=prepared.sha256, suffix=prepared.suffix, payload=prepared.payload
         )
         with session_scope(factory, actor="system:demo") as session:
             study, _ = services.add_study(
