@@ -225,3 +225,20 @@ def test_actions_check_the_role(ctx: AppContext) -> None:
         chain_actions.chain_action(ctx, teacher, ReviewState(), {"request_id": _rid()})
     with pytest.raises(PermissionDenied):
         review_actions.worklist(ctx, None, WorklistFilter())
+
+
+def test_admin_overview_lists_users_models_and_runs(ctx: AppContext) -> None:
+    from chestx.web.admin_page import _tables
+    from review_db.models import ModelVersion, TrainingRun
+    from review_db.services.app_overview import admin_overview
+
+    (ann,) = _people(ctx, Role.reviewer)
+    with session_scope(ctx.factory, actor="test") as s:
+        s.add(ModelVersion(name="<b>qwen-sft-1</b>", base_model="tiny", metrics={"acc": 0.5}))
+        s.add(TrainingRun(kind="sft", status="failed", error="<script>x</script>"))
+    with ctx.factory() as s:
+        data = admin_overview(session=s)
+    assert [u["username"] for u in data["users"]] == [ann.username]
+    users, models, runs = _tables(data)
+    assert ann.username in users and "&lt;b&gt;qwen-sft-1" in models and "<b>qwen" not in models
+    assert "sft" in runs and "&lt;script&gt;" in runs and "<script>" not in runs

@@ -43,6 +43,11 @@ def test_review_flow_stores_exactly_the_verdicts_given(live, new_page) -> None: 
     login(page, live, "flow-rev")
     _open_case(page, case_id)
 
+    page.keyboard.press("?")  # the help overlay lists the keys
+    assert page.locator("#cx-help").is_visible() and "Ctrl+Enter" in page.inner_text("#cx-help")
+    page.keyboard.press("Escape")
+    assert not page.locator("#cx-help").is_visible()
+
     page.click(f"{_step(1)} button[data-act=accept]")
     page.wait_for_selector(f"{_step(1)}[data-verdict=accept]")
 
@@ -165,6 +170,13 @@ def test_no_request_leaves_the_machine(live, new_page) -> None:  # noqa: ANN001
     page.wait_for_selector("#cx-table tr[data-case]")
     page.click("#cx-next")
     page.wait_for_selector("#cx-viewer img.cx-img")
+    # the viewer: a preset asks the authorised route for that window; zoom is a transform
+    page.click("#cx-viewer button[data-preset=lung]")
+    page.wait_for_function("document.querySelector('#cx-viewer img.cx-img').src.includes('preset=lung')")
+    assert page.get_attribute("#cx-viewer button[data-preset=lung]", "aria-pressed") == "true"
+    page.click("#cx-viewer .cx-stage")
+    page.keyboard.press("+")
+    assert "scale(1.25)" in page.get_attribute("#cx-viewer img.cx-img", "style")
     page.wait_for_timeout(500)
     assert [u for u in outside if not u.startswith(("data:", "blob:"))] == []
 
