@@ -97,7 +97,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a power cut loses at most the tail
-        cur.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection (default 2 MiB)
+        # 16 MiB of page cache per connection (default 2 MiB), bounded: a pool of up to 32
+        # connections must not grow the server's memory without limit as the database grows.
+        cur.execute("PRAGMA cache_size=-16384")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
 

@@ -95,7 +95,7 @@ def next_case(
     reviewer_id: int,
     lease: dt.timedelta,
     flt: WorklistFilter = WorklistFilter(),
-    attempts: int = 5,
+    attempts: int = 40,
 ) -> Case | None:
     """Claim and return the next case for this reviewer, or None when nothing is waiting.
 
