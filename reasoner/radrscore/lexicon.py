@@ -139,7 +139,7 @@ REGIONS = (
 # Terms that make a clause a radiological finding. A clause naming none of these is an
 # explanation, a plan or a restatement, and carries no finding.
 FINDING_TERMS = (
-    r"opacit\w*|densit\w*|consolidat\w*|infiltrat\w*|airspace disease|air space disease",
+    r"opacit\w*|densit\w*|consolidat\w*|infiltrat\w*|airspace disease|air space disease|fullness",
     r"effusion\w*|pneumothora\w*|hydropneumothorax|pneumoperitoneum|pneumomediastinum",
     r"cardiomegaly|cardiomediastinal|enlarg\w*|prominen\w*|widen\w*|silhouette|heart size",
     r"atelecta\w*|collapse|volume loss|hypoinflat\w*|hyperinflat\w*|hyperexpan\w*|hyperdisten\w*",
@@ -150,11 +150,12 @@ FINDING_TERMS = (
     r"pneumoni\w*|infection|bronchiectasis|bronchitis|bronchiolitis|sarcoid\w*|tuberculosis",
     r"fractur\w*|deformit\w*|degenerat\w*|osteophyt\w*|spondylo\w*|scolio\w*|kyphos\w*",
     r"arthriti\w*|arthropath\w*|osteopor\w*|osteopen\w*|sclero\w*|hyperostosis|metabolic bone",
-    r"dislocat\w*|bony abnormalit\w*|bone\w*|osseous",
+    r"dislocat\w*|bony abnormalit\w*|bone\w*|osseous|(?:retro|spondylo)?listhesis",
     r"hernia\w*|eventration|elevat\w*|flatten\w*|blunt\w*|obscur\w*|shift\w*",
     r"tortu\w*|ectasia|ectatic|aneurysm\w*|atherosclero\w*|arosclerosis",
     r"tubes?|catheters?|caters?|lines?|devices?|pacemaker\w*|pacer|wires?|clips?|stents?|sutur\w*",
-    r"instruments?|hardware|prosthe\w*|implant\w*|foreign bod\w*|port|drain\w*|sternotomy",
+    r"instruments?|hardware|prosthe\w*|implant\w*|foreign bod\w*|foreign objects?|port|drain\w*|sternotomy",
+    r"radio-?opa\w*|radiodens\w*|artifacts?|artefacts?|tracheostomy",
     r"fusion|mastectomy|pneumonectomy|lobectomy|surg\w*|post-?operative",
     r"azygos|interposition|nipple|fat|contrast|lymph\w*|adenopath\w*|abnormalit\w*|disease\w*|changes?",
     r"aerat\w*|expan\w*|inflat\w*|volumes?|lungs? (?:are|is|appear\w*) clear|clear lungs?",

@@ -60,6 +60,11 @@ class OfflineJudgeConfig:
     # "topic": a reference step is recalled by a model step about the same observation, whatever
     # the status; "fact": only by one that states the same status.
     completeness: Literal["topic", "fact"] = "topic"
+    # Factuality consults the answer key (the options' findings) before the report.
+    answer_key: bool = True
+    # "step": a chain's units are its steps that state findings (GPT-4o extracts about one
+    # observation per step); "finding": every finding is a unit of its own.
+    units: Literal["step", "finding"] = "step"
     # The closing restatement ("In conclusion, the final answer is ...") repeats earlier steps;
     # the paper's judge does not count it as a reasoning step of its own.
     skip_conclusion_steps: bool = True
@@ -189,9 +194,9 @@ class OfflineJudge:
             detail={
                 "report_findings": [f.as_paper() for f in ex.report],
                 "counted_steps": counted,
-                "recalled_steps": recall["pairs"],
+                "recalled_units": recall["pairs"],
                 "recalled_same_status": recall["n_same_status"],
-                "factual_steps": support["factual_steps"],
+                "factual_units": support["factual_units"],
             },
         )
 
@@ -204,19 +209,22 @@ class OfflineJudge:
         threshold = self.config.topic_threshold
         topic = matching.same_topic(ref, model, vectors, index, threshold=threshold)
         _, agree = matching.constraints(ref, model) if ref and model else (None, np.zeros_like(topic))
-        ref_of, model_of = [f.step for f in ref], [f.step for f in model]
+        if self.config.units == "step":
+            ref_of, model_of = [f.step for f in ref], [f.step for f in model]
+        else:
+            ref_of, model_of = list(range(len(ref))), list(range(len(model)))
         same_status = matching.matched_units(topic & agree, ref_of, model_of)
         if self.config.completeness == "fact":
             pairs = same_status
         else:
             pairs = matching.matched_units(topic, ref_of, model_of)
         return {
-            "n_units": len(ref_units),
+            "n_units": len(set(ref_of)),
             "n_recalled": len(pairs),
             "n_same_status": len(same_status),
             "pairs": {int(k): int(v) for k, v in pairs.items()},
             "findings": tuple(ref),
-            "recalled": tuple(f.step in pairs for f in ref),
+            "recalled": tuple(unit in pairs for unit in ref_of),
         }
 
     def _factuality(self, sample: Sample, ex: Extracted, vectors: np.ndarray, index: dict) -> dict:
@@ -224,14 +232,17 @@ class OfflineJudge:
         units = counted_steps(sample.model_steps, ex.step_findings)
         model = [f for i in units for f in ex.step_findings[i]]
         supported = self._supported(model, ex, vectors, index)
-        factual = []
-        for unit in units:
-            verdicts = [ok for f, ok in zip(model, supported, strict=True) if f.step == unit]
-            factual.append(2 * sum(verdicts) >= len(verdicts))
+        if self.config.units == "finding":
+            units, factual = list(range(len(model))), list(supported)
+        else:
+            factual = []
+            for unit in units:
+                verdicts = [ok for f, ok in zip(model, supported, strict=True) if f.step == unit]
+                factual.append(2 * sum(verdicts) >= len(verdicts))
         return {
             "n_units": len(units),
             "n_factual": sum(factual),
-            "factual_steps": [u for u, ok in zip(units, factual, strict=True) if ok],
+            "factual_units": [u for u, ok in zip(units, factual, strict=True) if ok],
             "findings": tuple(model),
             "supported": supported,
         }
@@ -244,7 +255,7 @@ class OfflineJudge:
         Where none speaks, the report's silence means normal: a negative finding is supported, a
         positive one is not.
         """
-        options = [o.finding for o in ex.options]
+        options = [o.finding for o in ex.options] if self.config.answer_key else []
         named = matching.best_similarity(model, options, vectors, index)
         if options and model:
             named = np.where(matching.constraints(model, options)[0], named, -1.0)

@@ -137,7 +137,8 @@ _PLANNING = re.compile(
 )
 _DISCOURSE = re.compile(
     r"^(?:lastly|finally|next|first(?:ly)?|second(?:ly)?|third(?:ly)?|additionally|furthermore|moreover|"
-    r"similarly|also|then|in addition|subsequently|likewise|importantly),?\s+",
+    r"similarly|also|then|in addition|subsequently|likewise|importantly|in contrast|conversely|"
+    r"on the other hand|notably|overall),?\s+",
     re.IGNORECASE,
 )
 # A definition asserts nothing about this image: "Hypoinflation involves low lung volumes".
@@ -147,6 +148,14 @@ _DEFINITION = re.compile(
     r"presents? as|manifests? as|(?:is|are) identified by|would (?:appear|be seen|present|show|manifest)|"
     r"typically (?:presents?|appears?|manifests?)|(?:is|are) typically|usually appears?|"
     r"(?:is|are) (?:a )?(?:common|typical|frequent))\b",
+    re.IGNORECASE,
+)
+# A "definition" whose subject is already a statement about this image is an observation with
+# an explanation after it: "There is no X, as X would appear as ...", "Upon examining the
+# images, X is suggested by ...", "X is seen, which would ...".
+_OBSERVED_SUBJECT = re.compile(
+    r",|\bthere (?:is|are|was|were)\b|\b(?:no|not|without|absence of|lacks?)\b|"
+    r"\b(?:is|are|was|were) (?:seen|noted|observed|present|visible|identified|detected)\b",
     re.IGNORECASE,
 )
 _HEDGE_TAIL = re.compile(r"\b(?:such as|like|e\.g\.|for example)\b.*$", re.IGNORECASE)
@@ -230,7 +239,7 @@ def sentence_frame(sentence: str) -> tuple[str, str | None, str] | None:
     if hypothetical and lx.FINDING_RE.search(hypothetical.group("subject")):
         return ("hypothetical", hypothetical.group("subject"), hypothetical.group("rest"))
     defined = _DEFINITION.match(sentence)
-    if defined and not is_conclusion(sentence):
+    if defined and not is_conclusion(sentence) and not _OBSERVED_SUBJECT.search(defined.group("s")):
         subject = defined.group("s")
         if lx.FINDING_RE.search(subject) and not _META.match(subject) and not _ANAPHORIC.match(sentence):
             return ("definition", subject, "")
