@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 
-def _bounds(processor: Any) -> tuple[int, int, int] | None:
+def processor_bounds(processor: Any) -> tuple[int, int, int] | None:
+    """(factor, min_pixels, max_pixels) of a Qwen-VL image processor's resize; None for others."""
     ip = getattr(processor, "image_processor", None)
     if ip is None or not hasattr(ip, "merge_size"):
         return None  # not a Qwen-VL-style processor: leave the images alone
@@ -58,7 +59,7 @@ def prepare_images(
     rows: Sequence[Mapping[str, Any]], *, processor: Any, cache_dir: Path
 ) -> list[dict[str, Any]]:
     """``rows`` with image paths replaced by processor-sized copies (see the module docstring)."""
-    bounds = _bounds(processor)
+    bounds = processor_bounds(processor)
     out = []
     for row in rows:
         images = row.get("images") or []

@@ -39,6 +39,20 @@ class SFTDataArguments(DataArguments):
     min_pixels: int | None = field(
         default=None, metadata={"help": "Smallest pixels per image after resizing."}
     )
+    precompute: bool = field(
+        default=True,
+        metadata={
+            "help": "Process images and tokenize each row once (cached on disk), then batch by padding "
+            "only; false: TRL's vision collator decodes and processes every row on every step."
+        },
+    )
+    data_cache_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Cache of precomputed rows (content-addressed, safe to share between runs and to "
+            "delete). Default: <output_dir>/data-cache."
+        },
+    )
 
 
 @dataclass
@@ -84,8 +98,6 @@ def main(
     """Train; return metrics (losses, steps, samples/s, ``adapter_dir``)."""
     from trl import SFTTrainer, get_peft_config
 
-    from training.data import read_rows, sft_dataset
-    from training.images import prepare_images
     from training.modeling import load_processor, load_vlm
 
     processor = load_processor(
@@ -97,25 +109,13 @@ def main(
         trainable_adapter=True,
         dtype=model_args.dtype,
     )
-    cache = Path(training_args.output_dir) / "image-cache"
-    train_rows = read_rows(data_args.dataset_dir, data_args.train_split, purpose="training")
-    train = sft_dataset(
-        prepare_images(train_rows, processor=processor, cache_dir=cache),
-        max_samples=data_args.max_train_samples,
-    )
-    evaluation = None
-    if data_args.eval_split and training_args.eval_strategy != "no":
-        eval_rows = read_rows(data_args.dataset_dir, data_args.eval_split, purpose="validation")
-        evaluation = (
-            sft_dataset(prepare_images(eval_rows, processor=processor, cache_dir=cache))
-            if eval_rows
-            else None
-        )
+    train, evaluation, collator, data_stats = _datasets(data_args, training_args, processor, model)
     trainer = SFTTrainer(
         model=model,
         args=training_args,
         train_dataset=train,
         eval_dataset=evaluation,
+        data_collator=collator,
         processing_class=processor,
         peft_config=None if model_args.adapter_path else get_peft_config(model_args),
         callbacks=list(callbacks),
@@ -133,7 +133,65 @@ def main(
         "train_samples_per_second": result.metrics.get("train_samples_per_second"),
         "adapter_dir": str(adapter_dir),
         "base_model": model_args.model_name_or_path,
+        "data": data_stats,
     }
+
+
+def _datasets(
+    data_args: SFTDataArguments, training_args: ChestXSFTConfig, processor: Any, model: Any
+) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """(train, eval or None, data collator or None for TRL's, stats) as the trainer will read them."""
+    from training.data import prompt_completion, read_rows, sft_dataset
+
+    train_rows = read_rows(data_args.dataset_dir, data_args.train_split, purpose="training")
+    eval_rows = []
+    if data_args.eval_split and training_args.eval_strategy != "no":
+        eval_rows = read_rows(data_args.dataset_dir, data_args.eval_split, purpose="validation")
+    if not data_args.precompute:
+        from training.images import prepare_images
+
+        cache = Path(training_args.output_dir) / "image-cache"
+        train = sft_dataset(
+            prepare_images(train_rows, processor=processor, cache_dir=cache),
+            max_samples=data_args.max_train_samples,
+        )
+        evaluation = (
+            sft_dataset(prepare_images(eval_rows, processor=processor, cache_dir=cache))
+            if eval_rows
+            else None
+        )
+        return train, evaluation, None, {"precomputed": False}
+
+    from reasoner.processors import QWEN_FAMILIES
+    from review_db.errors import ValidationError
+    from training.precompute import PaddingCollator, manifest_digests, precompute
+
+    # TRL keeps these datasets as they are: no preparation, no column removal (their one column is
+    # the cache path the transform reads; the items are already the model's inputs).
+    training_args.dataset_kwargs = {**(training_args.dataset_kwargs or {}), "skip_prepare_dataset": True}
+    training_args.remove_unused_columns = False
+    options = {
+        "processor": processor,
+        "cache_dir": data_args.data_cache_dir or Path(training_args.output_dir) / "data-cache",
+        "known_digests": manifest_digests(data_args.dataset_dir),
+        "max_length": training_args.max_length,
+        # Qwen-VL casts pixel values to the vision tower's dtype: storing them so is lossless.
+        "pixel_dtype": model.dtype if getattr(model.config, "model_type", "") in QWEN_FAMILIES else None,
+    }
+    keep = [prompt_completion(r) for r in train_rows][: data_args.max_train_samples]
+    if not keep:
+        raise ValidationError("no SFT rows to train on")
+    with training_args.main_process_first(desc="precompute SFT rows"):  # rank 0 fills the cache
+        train, stats = precompute(keep, **options)
+        evaluation = (
+            precompute([prompt_completion(r) for r in eval_rows], **options)[0] if eval_rows else None
+        )
+    return (
+        train,
+        evaluation,
+        PaddingCollator(processor.tokenizer.pad_token_id),
+        {"precomputed": True, **stats},
+    )
 
 
 def make_parser(subparsers: argparse._SubParsersAction | None = None, prog: str | None = None) -> Any:

@@ -97,6 +97,8 @@ def run_sft(ctx: RunContext) -> StageResult:
     args = dict(ctx.config.get("args") or {})
     args["dataset_dir"] = str(_dataset_dir(ctx, "sft"))
     args.setdefault("output_dir", str(ctx.out_dir / "sft"))
+    # Shared by all runs: a new snapshot of the same verified cases finds its rows processed already.
+    args.setdefault("data_cache_dir", str(Path(ctx.settings.home) / "cache" / "sft-rows"))
     parent_id = _start_model(ctx, args)
     metrics = sft.main(*parse_config(sft.make_parser(), args), callbacks=ctx.callbacks("sft"))
     return StageResult(

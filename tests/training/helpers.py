@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -73,6 +74,14 @@ def write_export(
             "purpose": PURPOSE[split],
             "trainable": split == "train",
         }
+    files = {  # like the export: every data file's sha256 (image digests the trainer can reuse)
+        str(f.relative_to(root)): {
+            "sha256": hashlib.sha256(f.read_bytes()).hexdigest(),
+            "bytes": f.stat().st_size,
+        }
+        for f in sorted(root.rglob("*"))
+        if f.is_file() and f.name != "manifest.json"
+    }
     manifest = {
         "chestx_export": 1,
         "kind": kind,
@@ -80,6 +89,7 @@ def write_export(
         "images": "png" if kind == "sft" else "none",
         "snapshot_hash": "test",
         "splits": {"by": "patient", "seed": 0, "sizes": sizes},
+        "files": files,
     }
     (root / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return root

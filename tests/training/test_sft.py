@@ -51,6 +51,7 @@ def test_sft_changes_the_adapter_and_lowers_the_loss(tiny_vlm: Path, tmp_path: P
     metrics = sft.main(*parse_config(sft.make_parser(), _args(tiny_vlm, _export(tmp_path), tmp_path / "out")))
 
     assert metrics["steps"] == 10
+    assert metrics["data"] == {**metrics["data"], "precomputed": True, "rows": 4, "processed": 4}
     # A random-weight model starts near ln(vocab); a LoRA on q/v alone moves it slowly but surely.
     assert metrics["last_loss"] < metrics["first_loss"] - 0.1, metrics
     adapter = Path(metrics["adapter_dir"])
@@ -76,6 +77,17 @@ def test_sft_resumes_from_its_checkpoint(tiny_vlm: Path, tmp_path: Path) -> None
     assert resumed["steps"] == 4
     # Only steps 3 and 4 ran in the resumed process.
     assert resumed["first_loss"] is not None
+    # The rows were processed once, by the first process; the resumed one read them from the cache.
+    assert resumed["data"]["processed"] == 0 and resumed["data"]["cached"] == 4
+
+
+def test_sft_on_the_fly_collation_still_trains(tiny_vlm: Path, tmp_path: Path) -> None:
+    from training import sft
+
+    args = _args(tiny_vlm, _export(tmp_path), tmp_path / "out", max_steps=2, precompute=False)
+    metrics = sft.main(*parse_config(sft.make_parser(), args))
+    assert metrics["steps"] == 2 and metrics["data"] == {"precomputed": False}
+    assert not (tmp_path / "out" / "data-cache").exists()
 
 
 def test_the_test_split_is_never_a_training_split(tmp_path: Path) -> None:
