@@ -189,9 +189,7 @@ def _run_child(
             proc,
             factory=ctx.factory,
             run_id=child_id,
-            on_update=lambda s: ctx.report(
-                {**(s.get("progress") or {}), "stage": kind, "child_run_id": child_id}
-            ),
+            on_update=lambda s: ctx.report(_mirrored(s.get("progress") or {}, kind, child_id)),
         )
     with ctx.transaction() as session:
         child = session.get(TrainingRun, child_id)
@@ -200,6 +198,16 @@ def _run_child(
                 f"the {kind} stage (run {child_id}) {child.status.value}: {(child.error or '')[:2000]}"
             )
         return child
+
+
+def _mirrored(progress: dict[str, Any], kind: str, child_id: int) -> dict[str, Any]:
+    """A stage's progress as its loop shows it: the loss curve stays on the stage's own run, so
+    the dashboards do not draw it twice."""
+    return {
+        **{k: v for k, v in progress.items() if k != "loss_history"},
+        "stage": kind,
+        "child_run_id": child_id,
+    }
 
 
 def run_loop(ctx: RunContext) -> StageResult:

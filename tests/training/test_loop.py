@@ -99,6 +99,12 @@ def test_loop_triggers_trains_evaluates_registers_and_promotes_or_keeps(
     assert loop.status is RunStatus.succeeded and loop.snapshot_hash
     assert [r.kind.value for r in stages] == ["sft", "prm", "rl", "eval"]
     assert all(r.status is RunStatus.succeeded for r in stages)
+    # The SFT stage's loss curve, as the dashboards read it (one point per logged step).
+    from chestx.dashboards.metrics import loss_curve
+
+    history = stages[0].progress["loss_history"]
+    assert [step for step, _ in history] == list(range(1, 7))
+    assert loss_curve(stages[0].progress, stages[0].metrics) == [tuple(map(float, p)) for p in history]
     assert stages[1].metrics["auroc_test"] is not None or stages[1].metrics["held_out"]
     sft_v, rl_v = versions[f"sft-run{stages[0].id}"], versions[f"rl-run{stages[2].id}"]
     base = versions["base"]
