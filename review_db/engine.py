@@ -9,6 +9,7 @@ deferred transaction with :func:`read_session`.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import threading
@@ -34,34 +35,39 @@ class WriteGate:
     growing back-off (up to 100 ms a try) and serves no one in order, so under 16 writers a few
     unlucky ones wait for seconds. Threads of this process therefore queue here, in order,
     before ``BEGIN IMMEDIATE``; the busy timeout still covers other processes (CLI, the loop).
+    Each waiter sleeps on its own lock and is woken alone when its turn comes.
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._next_ticket = 0
-        self._serving = 0
+        self._mutex = threading.Lock()
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
         self._owner: int | None = None
         self._depth = 0
 
     def acquire(self) -> None:
         me = threading.get_ident()
-        with self._cond:
+        with self._mutex:
             if self._owner == me:
                 self._depth += 1
                 return
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            while self._serving != ticket:
-                self._cond.wait()
-            self._owner, self._depth = me, 1
+            if self._owner is None:
+                self._owner, self._depth = me, 1
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by the previous owner, who hands the gate over to us
+        self._owner, self._depth = me, 1
 
     def release(self) -> None:
-        with self._cond:
+        with self._mutex:
             self._depth -= 1
-            if self._depth == 0:
-                self._owner = None
-                self._serving += 1
-                self._cond.notify_all()
+            if self._depth:
+                return
+            self._owner = None
+            if self._waiters:
+                self._owner = -1  # handed over: nobody may barge in before the next waiter runs
+                self._waiters.popleft().release()
 
 
 _gates: weakref.WeakKeyDictionary[Engine, WriteGate] = weakref.WeakKeyDictionary()

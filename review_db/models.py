@@ -232,6 +232,7 @@ class StepVerdict(Base):
     """A reviewer's verdict on a step. Append-only: the latest per (step, reviewer) counts."""
 
     __tablename__ = "step_verdicts"
+    __audit__ = False  # audited by a database trigger (see the initial migration), ORM or not
     __table_args__ = (Index("ix_step_verdicts_step_reviewer", "step_id", "reviewer_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

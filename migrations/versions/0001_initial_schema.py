@@ -21,13 +21,40 @@ depends_on: str | Sequence[str] | None = None
 
 # The audit log is insert-only. Triggers (not just application code) refuse UPDATE and DELETE,
 # so neither a bug nor a hand-typed SQL statement can rewrite history.
+#
+# Step verdicts, the hottest write, are audited by a trigger too: the verdict and its audit row
+# are one INSERT statement from the application's side. The actor is the reviewer.
+_VERDICT_FIELDS = (
+    "id",
+    "step_id",
+    "reviewer_id",
+    "verdict",
+    "corrected_text",
+    "comment",
+    "request_id",
+    "created_at",
+)
+_VERDICT_JSON = ", ".join(f"'{f}', NEW.{f}" for f in _VERDICT_FIELDS)
 _SQLITE_TRIGGERS = [
+    f"""CREATE TRIGGER step_verdicts_audit AFTER INSERT ON step_verdicts BEGIN
+       INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after)
+       VALUES (strftime('%Y-%m-%d %H:%M:%f', 'now'), 'user:' || NEW.reviewer_id, 'insert', 'step_verdicts',
+               CAST(NEW.id AS TEXT), NULL, json_object({_VERDICT_JSON})); END""",
     """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END""",
     """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END""",
 ]
 _PG_TRIGGERS = [
+    f"""CREATE FUNCTION step_verdicts_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after)
+         VALUES (now() AT TIME ZONE 'UTC', 'user:' || NEW.reviewer_id, 'insert', 'step_verdicts',
+                 NEW.id::text, NULL, json_build_object({_VERDICT_JSON}));
+         RETURN NULL;
+       END $$""",
+    """CREATE TRIGGER step_verdicts_audit AFTER INSERT ON step_verdicts
+       FOR EACH ROW EXECUTE FUNCTION step_verdicts_audit()""",
     """CREATE FUNCTION audit_log_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP; END $$""",
     """CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
@@ -48,9 +75,12 @@ def _drop_audit_triggers() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS audit_log_refuse()")
+        op.execute("DROP TRIGGER IF EXISTS step_verdicts_audit ON step_verdicts")
+        op.execute("DROP FUNCTION IF EXISTS step_verdicts_audit()")
     else:
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
+        op.execute("DROP TRIGGER IF EXISTS step_verdicts_audit")
 
 
 def upgrade() -> None:

@@ -8,16 +8,16 @@ per (step, reviewer). Each verdict carries a client-generated ``request_id`` so 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from review_db import audit
 from review_db.errors import ConflictError, NotFound, ValidationError
 from review_db.models import Case, CaseLock, Chain, ChainReview, Step, StepVerdict
 from review_db.services.cases import current_chain, normalise_answer
@@ -78,9 +78,11 @@ def record_verdict(
     Needs the reviewer to hold (or be able to re-take) the case's lease. Returns the stored
     verdict; with a ``request_id`` seen before, the verdict stored then.
 
-    This is the app's hottest write, so it is three statements in the common case: one SELECT
-    (step, case, lease), one INSERT ... ON CONFLICT DO NOTHING (the request id makes retries
-    idempotent), one audit INSERT.
+    This is the app's hottest write, so in the common case (the reviewer's lease has more than
+    half to run) it is one statement: INSERT ... SELECT over the step and the lease ... ON
+    CONFLICT (request_id) DO NOTHING, audited by a database trigger. Anything else (no such
+    step, a bad correction, a lease to renew or re-take, a repeated request) takes the checked
+    path, which says what is wrong or retries after fixing the lease.
     """
     try:
         verdict = Verdict(verdict)
@@ -88,6 +90,76 @@ def record_verdict(
         raise ValidationError(f"unknown verdict {verdict!r}; accept, correct or reject") from None
     corrected = _clean_text(corrected_text, "the corrected step")
     comment = _clean_text(comment, "the comment")
+    now = utcnow()
+    values = dict(
+        step_id=step_id,
+        reviewer_id=reviewer_id,
+        verdict=verdict,
+        corrected_text=corrected or None,
+        comment=comment,
+        request_id=request_id or uuid.uuid4().hex,
+        created_at=now,
+    )
+    if (verdict is Verdict.correct) == bool(corrected):
+        new_id = _insert_if_leased(session, values, lease_until=now + lease / 2)
+        if new_id is not None:  # the common case: one statement, audited by its trigger
+            return VerdictRecord(id=new_id, **values)
+    return _record_verdict_checked(session, values, lease=lease, now=now)
+
+
+_VERDICT_COLUMNS = (
+    "step_id",
+    "reviewer_id",
+    "verdict",
+    "corrected_text",
+    "comment",
+    "request_id",
+    "created_at",
+)
+
+
+@functools.cache
+def _leased_insert(dialect: str, correction: bool):  # noqa: ANN202 - an Insert statement
+    """The fast path's statement, built once per dialect (bound parameters; no per-call building)."""
+    cols = StepVerdict.__table__.c
+    conditions = [
+        Step.id == bindparam("step_id"),
+        CaseLock.reviewer_id == bindparam("reviewer_id"),
+        CaseLock.expires_at > bindparam("lease_until", type_=cols.created_at.type),
+    ]
+    if correction:
+        conditions.append(func.trim(Step.text) != bindparam("corrected_text"))
+    source = (
+        select(*(bindparam(name, type_=cols[name].type) for name in _VERDICT_COLUMNS))
+        .select_from(Step)
+        .join(Chain, Chain.id == Step.chain_id)
+        .join(CaseLock, CaseLock.case_id == Chain.case_id)
+        .where(*conditions)
+    )
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # On the Table, not the mapped class: a plain Core INSERT ... SELECT, not an ORM bulk insert.
+    return (
+        insert(StepVerdict.__table__)
+        .from_select(list(_VERDICT_COLUMNS), source)
+        .on_conflict_do_nothing(index_elements=["request_id"])
+        .returning(cols.id)
+    )
+
+
+def _insert_if_leased(session: Session, values: dict, *, lease_until: dt.datetime) -> int | None:
+    """INSERT the verdict only if its step exists, the reviewer's lease runs past ``lease_until``,
+    a correction differs from the step, and the request id is new; returns the new id or None
+    (then :func:`_record_verdict_checked` finds out why, or renews the lease, and retries)."""
+    stmt = _leased_insert(session.get_bind().dialect.name, values["corrected_text"] is not None)
+    return session.execute(stmt, {**values, "lease_until": lease_until}).scalar()
+
+
+def _record_verdict_checked(
+    session: Session, values: dict, *, lease: dt.timedelta, now: dt.datetime
+) -> VerdictRecord:
+    """The careful path: say exactly what is wrong, renew or re-take the lease, then insert."""
+    step_id, reviewer_id = values["step_id"], values["reviewer_id"]
+    verdict, corrected = values["verdict"], values["corrected_text"]
     found = session.execute(
         select(Step.text, Chain.case_id, CaseLock.reviewer_id, CaseLock.expires_at)
         .join(Chain, Chain.id == Step.chain_id)
@@ -104,18 +176,8 @@ def record_verdict(
             raise ValidationError("the correction is identical to the step; accept it instead")
     elif corrected:
         raise ValidationError(f"corrected text only goes with 'correct', not {verdict.value!r}")
-    now = utcnow()
     if holder != reviewer_id or expires_at is None or expires_at - now < lease / 2:
         require_lease(session=session, case_id=case_id, reviewer_id=reviewer_id, lease=lease)
-    values = dict(
-        step_id=step_id,
-        reviewer_id=reviewer_id,
-        verdict=verdict,
-        corrected_text=corrected or None,
-        comment=comment,
-        request_id=request_id or uuid.uuid4().hex,
-        created_at=now,
-    )
     new_id = session.execute(
         _insert_for(session)(StepVerdict)
         .values(**values)
@@ -127,9 +189,6 @@ def record_verdict(
             select(StepVerdict).where(StepVerdict.request_id == values["request_id"])
         ).one()
         return _record(_same_request(seen, step_id, reviewer_id))
-    audit.record_insert(
-        session, entity="step_verdicts", entity_id=str(new_id), values=dict(values, id=new_id)
-    )
     return VerdictRecord(id=new_id, **values)
 
 

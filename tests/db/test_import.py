@@ -180,11 +180,13 @@ FIXTURE = [
         "B) no acute findings\nC) cardiomegaly\nLet's think step by step. Enclose the reasoning within "
         "<think></think> and the answer within <answer></answer>.",
         "answer": "<answer> B </answer>",
-        "pred": "system\nYou are a helpful assistant.\nuser\nWhich findings?\nassistant\n<think> The lungs are "
-        "clear without focal consolidation. There is no pleural effusion, e.g. no blunting of the "
-        "costophrenic angles. The cardiac silhouette is normal in size. </think><answer> B </answer>",
+        "pred": "system\nYou are a helpful assistant.\nuser\nWhich findings?\nassistant\n"
+        "<think> The lungs are clear without focal consolidation. "
+        "There is no pleural effusion, e.g. no blunting of the costophrenic angles. "
+        "The cardiac silhouette is normal in size. </think><answer> B </answer>",
         "reason_steps": ["The lungs are clear.", "No effusion is seen.", "The heart size is normal."],
-        "original_report": "Findings: Lungs are clear. No effusion. Normal heart size. Impression: Normal chest.",
+        "original_report": "Findings: Lungs are clear. No effusion. Normal heart size. "
+        "Impression: Normal chest.",
     },
     {"question": "broken item without pred"},
 ]

@@ -210,3 +210,41 @@ def test_roles_are_checked(db) -> None:
         services.require_role(admin, Role.researcher)
         with pytest.raises(PermissionDenied):
             services.require_role(reviewer, Role.researcher)
+
+
+def test_each_verdict_has_exactly_one_audit_row_from_the_trigger(db) -> None:
+    with session_scope(db.factory, actor="test") as s:
+        _, chain = factories.case(s)
+        r = factories.user(s)
+    # The first verdict takes the checked path (it claims the lease); the others the fast path.
+    for step, verdict in zip(chain.steps, ("accept", "reject", "accept"), strict=True):
+        with session_scope(db.factory, actor=f"user:{r.id}") as s:
+            services.record_verdict(
+                session=s, step_id=step.id, reviewer_id=r.id, verdict=verdict, lease=LEASE
+            )
+    with session_scope(db.factory, actor=f"user:{r.id}") as s:  # a retry adds nothing
+        services.record_verdict(
+            session=s,
+            step_id=chain.steps[0].id,
+            reviewer_id=r.id,
+            verdict="accept",
+            request_id="x",
+            lease=LEASE,
+        )
+        services.record_verdict(
+            session=s,
+            step_id=chain.steps[0].id,
+            reviewer_id=r.id,
+            verdict="accept",
+            request_id="x",
+            lease=LEASE,
+        )
+    with db.factory() as s:
+        stored = s.scalars(select(StepVerdict).order_by(StepVerdict.id)).all()
+        rows = s.scalars(
+            select(AuditLog).where(AuditLog.entity == "step_verdicts").order_by(AuditLog.id)
+        ).all()
+    assert [r.entity_id for r in rows] == [str(v.id) for v in stored] and len(stored) == 4
+    assert {r.actor for r in rows} == {f"user:{r.id}"}
+    assert [r.after["verdict"] for r in rows] == ["accept", "reject", "accept", "accept"]
+    assert rows[0].after["step_id"] == chain.steps[0].id and rows[0].at.tzinfo is not None
