@@ -40,7 +40,10 @@ _CONNECTOR = re.compile(
 )
 # A tail that restates an observation explicitly: "..., supporting the presence of X".
 _KEPT_TAIL = re.compile(
-    r"^(?:\w+\s+){0,4}?(?:the\s+)?(?:presence|diagnosis|existence)\s+of\s+", re.IGNORECASE
+    r"^(?:\w+\s+){0,4}?(?:the\s+)?(?:presence|diagnosis|existence)\s+of\s+|"
+    r"^(?:(?:which|that)\s+(?:is|are|was|were)\s+)?(?:indicative of|suggestive of|consistent with|"
+    r"compatible with|in keeping with|characteristic of)\s+",
+    re.IGNORECASE,
 )
 # "Regarding X, <status>", "In examining (the possibility of) X, <status>",
 # "The search for X shows <status>": X takes the status of the rest.
