@@ -1,15 +1,22 @@
-"""Shared fixtures: real databases (a SQLite file, the PostgreSQL server), settings, users.
+"""Shared fixtures: real databases (a SQLite file, the PostgreSQL server), settings, users, and
+one browser per test session.
 
 Each test gets a freshly migrated database: a copy of a migrated SQLite template file, or a
 PostgreSQL database created from a migrated template database. Nothing is mocked.
+
+``browser`` is Debian's chromium through Playwright's sync API, started once per test session
+(a second ``sync_playwright()`` in the same session fails: its event loop is still running);
+``new_page`` opens pages in fresh contexts, screenshotted into test-artifacts/ when the test
+fails.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +31,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_OUTPUTS = SHARED_DATA / "chestx_reasoner_openi_multi.json"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -153,3 +170,52 @@ def rg1_path(name: str = "RG1_UNCI.dcm") -> Path:
     if path is None:
         pytest.skip(f"{name} not found in pydicom-data")
     return Path(path)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's chromium, headless, once per test session (skipped when it is not installed)."""
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def new_page(browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., object]]:  # noqa: ANN001
+    """Pages in fresh contexts (separate cookies; keyword arguments go to ``new_context``); all
+    are screenshotted when the test fails."""
+    contexts = []
+    pages = []
+
+    def make(**options: object) -> object:
+        ctx = browser.new_context(**{"viewport": {"width": 1440, "height": 900}, **options})
+        ctx.set_default_timeout(20_000)
+        page = ctx.new_page()
+        contexts.append(ctx)
+        pages.append(page)
+        return page
+
+    request.node._chestx_pages = pages
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failed test's pages (from ``new_page``) are screenshotted into test-artifacts/."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    pages = getattr(item, "_chestx_pages", [])
+    if pages:
+        ARTIFACTS.mkdir(exist_ok=True)
+    for i, page in enumerate(pages):
+        with contextlib.suppress(Exception):  # a closed page cannot be photographed; the failure stands
+            page.screenshot(path=str(ARTIFACTS / f"{item.name}-{i}.png"), full_page=True)

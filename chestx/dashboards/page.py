@@ -6,13 +6,16 @@ caller's: pass ``authorize`` (called with the ``gr.Request`` of every refresh; r
 ``ChestXError`` to refuse) so that the page's event cannot be called around the page's own check.
 Handlers hold no state: each refresh reads the database (:func:`queries.load_all`), builds the
 figures (:func:`figures.all_figures`) and writes each as a self-contained HTML file (plotly.js
-inlined from the installed plotly package, no CDN) for its download button. A PNG of any chart
-comes from the camera button of the chart's own toolbar, drawn by the browser.
+inlined from the installed plotly package, no CDN) for its download button. An app whose Gradio
+file routes are closed passes ``download_link`` and serves the files itself: the downloads are
+then plain links to the URLs it returns. A PNG of any chart comes from the camera button of the
+chart's own toolbar, drawn by the browser.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,6 +36,8 @@ WIDE = {"progress", "agreement"}  # charts that take a whole row; the others go 
 KEEP_DOWNLOADS_S = 3600.0  # older HTML files are removed at the next refresh
 PAIR_HEADERS = ["reviewer A", "reviewer B", "shared steps", "agreement", "Cohen's κ"]
 PLOT_CONFIG = {"displaylogo": False}
+# (request, chart name, HTML file) -> the URL that serves the file to that request's user
+DownloadLink = Callable[[gr.Request, str, Path], str]
 
 
 def write_html(fig: go.Figure, name: str, folder: Path) -> Path:
@@ -76,6 +81,15 @@ def pair_rows(summary: AgreementSummary) -> list[list[Any]]:
     ]
 
 
+def link_html(heading: str, url: str | None, name: str = "") -> str:
+    """A chart's download as a link (``download_link`` mode); a greyed label before the first load."""
+    label = html.escape(f"Download {heading} (HTML)")
+    if url is None:
+        return f'<span class="dash-download" aria-disabled="true">{label}</span>'
+    saved = html.escape(f"{name or 'chart'}.html", quote=True)
+    return f'<a class="dash-download" href="{html.escape(url, quote=True)}" download="{saved}">{label}</a>'
+
+
 def status_line(data: DashboardData) -> str:
     when = data.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC") if data.generated_at else "never"
     return (
@@ -87,14 +101,16 @@ def status_line(data: DashboardData) -> str:
 class _Components:
     """The page's components, created in page order inside the current Blocks context."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, links: bool) -> None:
+        self.links = links
+        self.headings = dict(CHARTS)
         with gr.Row():
             self.refresh = gr.Button(
                 "Refresh", variant="primary", scale=0, min_width=120, elem_id="dash-refresh"
             )
             self.status = gr.Markdown("Not loaded yet.", elem_id="dash-status")
         self.plots: dict[str, gr.Plot] = {}
-        self.downloads: dict[str, gr.DownloadButton] = {}
+        self.downloads: dict[str, gr.DownloadButton | gr.HTML] = {}
         self.pairs: gr.Dataframe | None = None
         pending: list[tuple[str, str]] = []
         for name, title in CHARTS:
@@ -118,9 +134,12 @@ class _Components:
 
     def _chart(self, name: str, heading: str) -> None:
         self.plots[name] = gr.Plot(label=heading, show_label=False, elem_id=f"dash-{name}")
-        self.downloads[name] = gr.DownloadButton(
-            f"Download {heading} (HTML)", size="sm", interactive=False, elem_id=f"dash-{name}-html"
-        )
+        if self.links:
+            self.downloads[name] = gr.HTML(link_html(heading, None), elem_id=f"dash-{name}-html")
+        else:
+            self.downloads[name] = gr.DownloadButton(
+                f"Download {heading} (HTML)", size="sm", interactive=False, elem_id=f"dash-{name}-html"
+            )
         if name == "agreement":
             with gr.Accordion("Agreement per reviewer pair", open=False):
                 self.pairs = gr.Dataframe(headers=PAIR_HEADERS, interactive=False, elem_id="dash-pairs")
@@ -136,34 +155,47 @@ def build_dashboards(
     authorize: Callable[[gr.Request], object] | None = None,
     load_on_start: bool = True,
     download_dir: Path | None = None,
+    download_link: DownloadLink | None = None,
 ) -> None:
     """Create the dashboards inside the current Blocks context.
 
     ``session_factory``: the app's database. ``authorize``: called with each refresh's request
     before anything is read. ``load_on_start``: also refresh when the enclosing Blocks loads.
     ``download_dir``: where the HTML downloads are written (default: a new temporary folder).
+    ``download_link``: for apps that close Gradio's file routes: called with (request, chart
+    name, file) after ``authorize``, returns the URL that serves that file to that user; the
+    downloads are then links (``gr.HTML``) instead of Gradio download buttons.
     """
     root = gr.context.Context.root_block
     if root is None:
         raise RuntimeError("build_dashboards must be called inside a gr.Blocks context")
     folder = Path(download_dir or tempfile.mkdtemp(prefix="chestx-dashboards-"))
     folder.mkdir(parents=True, exist_ok=True)
-    ui = _Components()
+    ui = _Components(links=download_link is not None)
+
+    def downloads(request: gr.Request, paths: dict[str, Path]) -> list[Any]:
+        if download_link is None:
+            return [gr.DownloadButton(value=str(paths[name]), interactive=True) for name in ui.downloads]
+        return [
+            link_html(ui.headings[name], download_link(request, name, paths[name]), name)
+            for name in ui.downloads
+        ]
 
     def refresh(request: gr.Request) -> list[Any]:
         try:
             if authorize is not None:
                 authorize(request)
             data = load_all(session_factory)
+            figures = all_figures(data)
+            paths = {name: write_html(fig, name, folder) for name, fig in figures.items()}
+            _prune(folder, set(paths.values()))
+            files = downloads(request, paths)
         except ChestXError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
-        figures = all_figures(data)
-        paths = {name: write_html(fig, name, folder) for name, fig in figures.items()}
-        _prune(folder, set(paths.values()))
         return [
             status_line(data),
             *(figures[name] for name in ui.plots),
-            *(gr.DownloadButton(value=str(paths[name]), interactive=True) for name in ui.downloads),
+            *files,
             pair_rows(summarise(data.agreement)),
         ]
 

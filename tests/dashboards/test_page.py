@@ -1,15 +1,15 @@
 """The dashboards page: components, downloads, and (marked ``browser``) the page in chromium.
 
 The browser test serves a tiny Blocks app that calls ``build_dashboards`` on the seeded SQLite
-history, opens it in Debian's chromium through Playwright, waits for every chart to be drawn,
-clicks Refresh, downloads one chart as HTML, and saves test-artifacts/dashboards.png.
+history, opens it in Debian's chromium through Playwright (the session's one browser, from
+tests/conftest.py), waits for every chart to be drawn, clicks Refresh, downloads one chart as
+HTML, and saves test-artifacts/dashboards.png.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 from pathlib import Path
 
@@ -22,13 +22,10 @@ from chestx.dashboards.queries import DashboardData
 from chestx.dashboards.stats import AgreementSummary, PairStat
 from review_db import services
 from review_db.engine import session_scope
+from tests.conftest import ARTIFACTS
 from tests.dashboards.conftest import LEASE, seed
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"]
 
 
 def test_build_needs_a_blocks_context(sqlite_db) -> None:  # noqa: ANN001
@@ -81,6 +78,29 @@ def test_refresh_asks_authorize_first_and_returns_every_output(seeded, tmp_path:
     assert [row[:3] for row in pairs] == [["r1", "r2", 5], ["r1", "r3", 2], ["r2", "r3", 2]]
 
 
+def test_download_links_instead_of_gradio_files(seeded, tmp_path: Path) -> None:  # noqa: ANN001
+    """With ``download_link`` the downloads are links to the app's own URLs, made after authorize."""
+    db, _ = seeded
+    calls: list[tuple[object, str, Path]] = []
+
+    def link(request: object, name: str, path: Path) -> str:
+        calls.append((request, name, path))
+        return f"/download/token-{name}?a=1&b=<2>"
+
+    with gr.Blocks() as demo:
+        page.build_dashboards(db.factory, download_dir=tmp_path, download_link=link, load_on_start=False)
+    ids = {b.elem_id: type(b).__name__ for b in demo.blocks.values() if getattr(b, "elem_id", None)}
+    assert ids["dash-progress-html"] == "HTML"  # no gr.DownloadButton: nothing goes through Gradio's files
+    outputs = _refresh_handler(demo)("request-1")
+    links = outputs[11:21]
+    assert [c[1] for c in calls] == [name for name, _ in CHARTS] and {c[0] for c in calls} == {"request-1"}
+    assert all(c[2].exists() and c[2].parent == tmp_path for c in calls)
+    assert links[0] == (
+        '<a class="dash-download" href="/download/token-progress?a=1&amp;b=&lt;2&gt;" '
+        'download="progress.html">Download Review progress (HTML)</a>'
+    )
+
+
 def test_html_download_is_self_contained(tmp_path: Path) -> None:
     fig = empty_figure("Review progress")
     path = page.write_html(fig, "progress", tmp_path)
@@ -105,11 +125,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.browser
-def test_dashboards_render_in_chromium(sqlite_db, tmp_path: Path) -> None:  # noqa: ANN001
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
+def test_dashboards_render_in_chromium(sqlite_db, tmp_path: Path, new_page) -> None:  # noqa: ANN001
     from chestx.dashboards.rollup import CACHE
 
     CACHE.clear()
@@ -119,42 +135,36 @@ def test_dashboards_render_in_chromium(sqlite_db, tmp_path: Path) -> None:  # no
     port = _free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
-            context.set_default_timeout(30_000)
-            tab = context.new_page()
-            tab.goto(f"http://127.0.0.1:{port}/")
-            for name, _ in CHARTS:
-                tab.wait_for_selector(f"#dash-{name} .js-plotly-plot .main-svg", state="attached")
-            status = tab.locator("#dash-status")
-            assert "15 step verdicts on 7 steps" in status.inner_text()
-            assert tab.locator("#dash-by_position .js-plotly-plot .bars path").count() >= 4
-            assert "Fleiss" in tab.locator("#dash-agreement .js-plotly-plot").inner_text()
-            # PNG downloads come from the chart toolbar's camera button, drawn by the browser.
-            tab.hover("#dash-loss .js-plotly-plot")
-            assert tab.locator("#dash-loss .modebar-btn[data-title='Download plot as a PNG']").count() == 1
+        tab = new_page(accept_downloads=True)  # a fresh context of the session's browser
+        tab.set_default_timeout(30_000)
+        tab.goto(f"http://127.0.0.1:{port}/")
+        for name, _ in CHARTS:
+            tab.wait_for_selector(f"#dash-{name} .js-plotly-plot .main-svg", state="attached")
+        status = tab.locator("#dash-status")
+        assert "15 step verdicts on 7 steps" in status.inner_text()
+        assert tab.locator("#dash-by_position .js-plotly-plot .bars path").count() >= 4
+        assert "Fleiss" in tab.locator("#dash-agreement .js-plotly-plot").inner_text()
+        # PNG downloads come from the chart toolbar's camera button, drawn by the browser.
+        tab.hover("#dash-loss .js-plotly-plot")
+        assert tab.locator("#dash-loss .modebar-btn[data-title='Download plot as a PNG']").count() == 1
 
-            # New work shows after Refresh: r3 changes their mind on the added step.
-            with session_scope(sqlite_db.factory, actor="test") as s:
-                case_id, step_id = ids.cases["C"], ids.steps["C"][-1]
-                reviewer = ids.reviewers["r3"]
-                services.claim_case(session=s, case_id=case_id, reviewer_id=reviewer, lease=LEASE)
-                services.record_verdict(
-                    session=s, step_id=step_id, reviewer_id=reviewer, verdict="reject", lease=LEASE
-                )
-            tab.click("#dash-refresh")
-            tab.wait_for_function(
-                "document.querySelector('#dash-status').innerText.includes('16 step verdicts')"
+        # New work shows after Refresh: r3 changes their mind on the added step.
+        with session_scope(sqlite_db.factory, actor="test") as s:
+            case_id, step_id = ids.cases["C"], ids.steps["C"][-1]
+            reviewer = ids.reviewers["r3"]
+            services.claim_case(session=s, case_id=case_id, reviewer_id=reviewer, lease=LEASE)
+            services.record_verdict(
+                session=s, step_id=step_id, reviewer_id=reviewer, verdict="reject", lease=LEASE
             )
-            with tab.expect_download() as download:
-                tab.click("#dash-by_position-html")
-            saved = Path(download.value.path()).read_text(encoding="utf-8")
-            assert "Verdicts by step position" in saved and "Plotly" in saved
+        tab.click("#dash-refresh")
+        tab.wait_for_function("document.querySelector('#dash-status').innerText.includes('16 step verdicts')")
+        with tab.expect_download() as download:
+            tab.click("#dash-by_position-html")
+        saved = Path(download.value.path()).read_text(encoding="utf-8")
+        assert "Verdicts by step position" in saved and "Plotly" in saved
 
-            ARTIFACTS.mkdir(exist_ok=True)
-            tab.screenshot(path=str(ARTIFACTS / "dashboards.png"), full_page=True)
-            browser.close()
+        ARTIFACTS.mkdir(exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / "dashboards.png"), full_page=True)
     finally:
         demo.close()
     assert (ARTIFACTS / "dashboards.png").stat().st_size > 50_000
