@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 # Gradio's only call home; set before gradio is first imported. A constant, not configuration.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -53,12 +54,22 @@ def seed_demo(settings: Settings) -> str:
     )
 
 
-def build_app(settings: Settings | None = None, *, demo_hint: str = "", backend_factory=...) -> FastAPI:  # noqa: ANN001
-    """The web app for ``settings`` (default: the environment's). The database must be ready."""
+def build_app(
+    settings: Settings | None = None,
+    *,
+    demo_hint: str = "",
+    backend_factory=...,  # noqa: ANN001
+    loop_config: Path | None = None,
+) -> FastAPI:
+    """The web app for ``settings`` (default: the environment's). The database must be ready.
+
+    ``loop_config``: the loop YAML behind the admin page's "Run loop now" (default: the shipped
+    ``training/configs/loop.yaml``).
+    """
     from chestx.web.server import create_app
 
     kwargs = {} if backend_factory is ... else {"backend_factory": backend_factory}
-    return create_app(settings or get_settings(), demo_hint=demo_hint, **kwargs)
+    return create_app(settings or get_settings(), demo_hint=demo_hint, loop_config=loop_config, **kwargs)
 
 
 def serve(*, host: str | None = None, port: int | None = None, demo: bool = True) -> None:

@@ -1,31 +1,34 @@
-"""The admin page (``/admin/``): users, model versions and training runs, read from the database.
+"""The admin page (``/admin/``): users, and training (the active job, runs, model versions).
 
 Contract: :func:`build_admin_page` returns the page; admins only (path guard and handler check).
-Accounts are managed with ``chestx users ...``; this page shows them.
+Accounts are managed with ``chestx users ...``; this page shows them. The training section is
+:mod:`chestx.web.training_panel` over :func:`training.jobs.overview`; a ``gr.Timer`` refreshes
+it every :data:`TICK_S` seconds while a job is queued or running (and stops when none is).
+"Run loop now" starts the loop in a detached worker process; "Cancel job" ends the active job.
 """
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import gradio as gr
 
+from chestx.web import training_panel
 from chestx.web.auth import require
 from chestx.web.common import PRIVATE, guarded, nav_html, page
 from chestx.web.context import AppContext
-from chestx.web.html import table
+from chestx.web.html import notice, table
+from review_db.errors import ChestXError
 from review_db.services import app_overview
+
+TICK_S = 2.0
 
 
 def _when(value: object) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if value else ""
 
 
-def _metrics(value: dict) -> str:
-    return json.dumps(value, sort_keys=True)[:120] if value else ""
-
-
-def _tables(data: dict) -> tuple[str, str, str]:
+def users_table(data: dict) -> str:
     users = [
         (
             u["username"],
@@ -37,37 +40,17 @@ def _tables(data: dict) -> tuple[str, str, str]:
         )
         for u in data["users"]
     ]
-    models = [
-        (
-            m["name"], m["status"], m["base_model"], m["adapter"], _metrics(m["metrics"]),
-            _when(m["created"]), _when(m["promoted"]),
-        )
-        for m in data["models"]
-    ]  # fmt: skip
-    runs = [
-        (
-            r["id"], r["kind"], r["status"], r["created_by"], _when(r["created"]), _when(r["started"]),
-            _when(r["finished"]), _metrics(r["metrics"]), r["error"][:80],
-        )
-        for r in data["runs"]
-    ]  # fmt: skip
-    return (
-        table(["User", "Role", "Active", "Open logins", "Verdicts", "Created"], users),
-        table(
-            ["Name", "Status", "Base model", "Adapter", "Metrics", "Created", "Promoted"],
-            models,
-            empty="No model version registered yet.",
-        ),
-        table(
-            ["Run", "Kind", "Status", "By", "Created", "Started", "Finished", "Metrics", "Error"],
-            runs,
-            empty="No training run yet.",
-        ),
-    )
+    return table(["User", "Role", "Active", "Open logins", "Verdicts", "Created"], users)
+
+
+def _training(ctx: AppContext) -> list[Any]:
+    """The training section's outputs: active job, runs, versions, and the timer (on while active)."""
+    data = training_panel.overview(ctx)
+    return [*training_panel.panel_html(data), gr.Timer(active=data["active"] is not None)]
 
 
 def build_admin_page(ctx: AppContext) -> gr.Blocks:
-    """Who can log in, which models exist, which training runs ran."""
+    """Who can log in; which training job runs, which ran, which models exist."""
     with page("Admin") as demo:
         nav = gr.HTML()
         gr.HTML(
@@ -75,19 +58,57 @@ def build_admin_page(ctx: AppContext) -> gr.Blocks:
             '<p class="cx-muted">Add and deactivate accounts with <code>chestx users</code>.</p>'
         )
         users = gr.HTML(elem_id="cx-admin-users")
-        gr.HTML('<h2 class="cx-h">Model versions</h2>')
-        models = gr.HTML(elem_id="cx-admin-models")
-        gr.HTML('<h2 class="cx-h">Training runs</h2>')
+        gr.HTML(
+            '<h2 class="cx-h" id="cx-training">Training</h2><p class="cx-muted">The feedback loop runs in '
+            "its own worker process (docs/TRAINING.md); this page follows it.</p>"
+        )
+        with gr.Row():
+            run_now = gr.Button("Run loop now", variant="primary", size="sm", elem_id="cx-run-loop")
+            cancel = gr.Button("Cancel job", variant="stop", size="sm", elem_id="cx-cancel-job")
+            refresh = gr.Button("Refresh", size="sm")
+        message = gr.HTML(elem_id="cx-train-notice")
+        active = gr.HTML(elem_id="cx-admin-active")
+        gr.HTML('<h3 class="cx-h">Recent runs</h3>')
         runs = gr.HTML(elem_id="cx-admin-runs")
-        refresh = gr.Button("Refresh", size="sm")
+        gr.HTML('<h3 class="cx-h">Model versions</h3>')
+        models = gr.HTML(elem_id="cx-admin-models")
+        timer = gr.Timer(TICK_S, active=False)
+        training = [active, runs, models, timer]
 
-        def render(request: gr.Request) -> tuple[str, str, str, str]:
+        def render(request: gr.Request) -> list[Any]:
             user = require(ctx.user(request))  # no roles named: only admins pass
             with ctx.read() as session:
                 data = app_overview.admin_overview(session=session)
-            return nav_html(ctx, user, "/admin/"), *_tables(data)
+            return [nav_html(ctx, user, "/admin/"), users_table(data), *_training(ctx)]
 
-        demo.load(guarded(render), None, [nav, users, models, runs], **PRIVATE)
-        refresh.click(guarded(render), None, [nav, users, models, runs], **PRIVATE)
+        def tick(request: gr.Request) -> list[Any]:
+            require(ctx.user(request))
+            return _training(ctx)
+
+        def act(action: Any) -> Any:
+            def handler(request: gr.Request) -> list[Any]:
+                user = require(ctx.user(request))
+                try:
+                    shown = notice(action(ctx, user), "ok")
+                except ChestXError as exc:
+                    shown = notice(str(exc), "error")
+                return [shown, *_training(ctx)]
+
+            return guarded(handler)
+
+        demo.load(guarded(render), None, [nav, users, *training], **PRIVATE)
+        refresh.click(guarded(render), None, [nav, users, *training], **PRIVATE)
+        timer.tick(guarded(tick), None, training, show_progress="hidden", **PRIVATE)
+        run_now.click(
+            act(training_panel.run_loop),
+            None,
+            [message, *training],
+            concurrency_limit=1,
+            concurrency_id="training",
+            **PRIVATE,
+        )
+        cancel.click(
+            act(training_panel.cancel_job), None, [message, *training], concurrency_id="training", **PRIVATE
+        )
     demo.queue(default_concurrency_limit=4)
     return demo

@@ -2,7 +2,8 @@
 
 Contract: one :class:`AppContext` per :func:`chestx.web.server.create_app` call. It holds no
 per-user state except :attr:`AppContext.open_cases` (which case each browser session has open,
-so that closing the tab gives the lease back); everything else lives in the database.
+so that closing the tab gives the lease back) and :attr:`AppContext.downloads` (files built for
+one user, by token); everything else lives in the database.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from chestx.settings import Settings
 from chestx.web.auth import LoginResolver, UserInfo, token_of
+from chestx.web.downloads import DownloadRegistry
 from review_db.engine import read_session, session_scope
 from review_db.imaging import RenderCache
 
@@ -33,6 +36,8 @@ class AppContext:
     render_cache: RenderCache
     backend_factory: BackendFactory | None = None
     demo_hint: str = ""  # shown on the login page when the demo was seeded
+    loop_config: Path | None = None  # the loop YAML the admin page's "Run loop now" starts
+    downloads: DownloadRegistry = field(default_factory=DownloadRegistry)
     open_cases: dict[str, tuple[int, int]] = field(default_factory=dict)  # session hash -> (user, case)
     _backend: Any = None
     _backend_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -40,6 +45,11 @@ class AppContext:
     @property
     def lease(self) -> dt.timedelta:
         return dt.timedelta(minutes=self.settings.lock_minutes)
+
+    @property
+    def cache_dir(self) -> Path:
+        """Files the app writes for its pages (chart HTML, export zips): ``<home>/cache``."""
+        return self.settings.home / "cache"
 
     @property
     def renew_every_s(self) -> float:

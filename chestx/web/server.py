@@ -4,12 +4,16 @@ Contract: :func:`create_app` returns a FastAPI app with
 
 - ``/login``, ``/logout``, ``/``: our own login (:mod:`chestx.web.login`);
 - ``/img/{case_id}``: the authorised image route (:mod:`chestx.web.images`);
+- ``/download/{token}``: files built for one user (export zips, chart HTML;
+  :mod:`chestx.web.downloads`), researchers and admins only;
 - ``/review/``, ``/teach/``, ``/dashboards/``, ``/export/``, ``/admin/``: one Gradio Blocks each,
   mounted with ``gr.mount_gradio_app``; a page's Blocks, queue and API live under its path, so
   the middleware can refuse a whole page (API included) to a role by path;
 - :class:`chestx.web.auth.AuthMiddleware` in front of all of it.
 
-It touches no global state: several apps (tests, the benchmark) can live in one process.
+It touches no global state: several apps (tests, the benchmark) can live in one process. At
+start-up it folds the dashboards' verdict rollup in a background thread (``warm_dashboards``),
+removes export zips an earlier process left behind, and starts the download sweeper.
 """
 
 from __future__ import annotations
@@ -17,18 +21,19 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import gradio as gr
 from fastapi import FastAPI
 
 from chestx.settings import Settings
-from chestx.web import images, login
+from chestx.web import downloads, images, login
 from chestx.web.admin_page import build_admin_page
 from chestx.web.auth import AuthMiddleware, LoginResolver
 from chestx.web.common import css, head
 from chestx.web.context import AppContext, BackendFactory
-from chestx.web.dashboard_page import build_dashboard_page
-from chestx.web.export_page import build_export_page
+from chestx.web.dashboard_page import build_dashboard_page, warm_up
+from chestx.web.export_page import build_export_page, export_root
 from chestx.web.generation import default_backend_factory
 from chestx.web.review_page import build_review_page
 from chestx.web.teach_page import build_teach_page
@@ -44,6 +49,8 @@ PAGES: dict[str, tuple[Callable[[AppContext], gr.Blocks], frozenset[Role]]] = {
     "/export": (build_export_page, frozenset({Role.researcher})),
     "/admin": (build_admin_page, frozenset()),
 }
+# Routes outside the pages that the middleware also guards by role (admins: all).
+ROUTE_ROLES: dict[str, frozenset[Role]] = {downloads.PREFIX: frozenset({Role.researcher})}
 
 
 def _skip_missing_matplotlib() -> None:
@@ -69,8 +76,15 @@ def create_app(
     *,
     backend_factory: BackendFactory | None = default_backend_factory,
     demo_hint: str = "",
+    loop_config: Path | None = None,
+    warm_dashboards: bool = True,
 ) -> FastAPI:
-    """The whole web app for ``settings`` (the database must already be migrated)."""
+    """The whole web app for ``settings`` (the database must already be migrated).
+
+    ``loop_config``: the loop YAML behind the admin page's "Run loop now" (default
+    :data:`chestx.web.training_panel.DEFAULT_LOOP_CONFIG`, the shipped
+    ``training/configs/loop.yaml``).
+    """
     _skip_missing_matplotlib()
     factory = session_factory(settings)
     ctx = AppContext(
@@ -80,10 +94,12 @@ def create_app(
         render_cache=RenderCache(max(1, settings.render_cache_items)),
         backend_factory=backend_factory,
         demo_hint=demo_hint,
+        loop_config=loop_config,
     )
     app = FastAPI(title="ChestX Review", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(login.router(ctx))
     app.include_router(images.router(ctx))
+    app.include_router(downloads.router(ctx))
     theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate")
     for path, (build, _roles) in PAGES.items():
         gr.mount_gradio_app(
@@ -99,8 +115,11 @@ def create_app(
             css=css(),
             head=head(),
         )
-    app.add_middleware(
-        AuthMiddleware, resolver=ctx.resolver, page_roles={path: roles for path, (_b, roles) in PAGES.items()}
-    )
+    guarded_paths = {path: roles for path, (_b, roles) in PAGES.items()} | ROUTE_ROLES
+    app.add_middleware(AuthMiddleware, resolver=ctx.resolver, page_roles=guarded_paths)
     app.state.chestx = ctx
+    downloads.remove_orphans(export_root(ctx))
+    downloads.start_sweeper(ctx.downloads)
+    if warm_dashboards:
+        warm_up(factory)  # a background thread: start-up does not wait for it
     return app

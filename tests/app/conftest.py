@@ -1,20 +1,18 @@
 """The real app, served by uvicorn in a thread on a free port over a temporary SQLite database.
 
-Fixtures: ``live`` (one server per test module: its URL, settings and session factory, and
-helpers to add users and cases through the real services), ``browser`` (Debian's chromium
-through Playwright, skipped when it is absent), ``new_page`` (a page in a fresh browser context,
-screenshotted into test-artifacts/ when the test fails).
+Fixtures: ``live`` (one server per test session: its URL, settings and session factory, and
+helpers to add users and cases through the real services). ``browser`` and ``new_page`` (Debian's
+chromium through Playwright, one per test session; failed tests' pages screenshotted into
+test-artifacts/) come from tests/conftest.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,17 +21,14 @@ import pytest
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "correct horse battery"
+# A loop with no model stage, on a base model that does not exist: a worker started from the
+# admin page snapshots the data and stops (or is cancelled first); it never loads a model.
+LOOP_YAML = """base_model: no-such-model-for-tests
+min_new_verified: 1000
+stages: {sft: false, prm: false, rl: false}
+isolation: inline
+"""
 
 
 def free_port() -> int:
@@ -117,7 +112,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     settings = Settings(home=home, pseudonym_key="test-key-0123456789", database_url=None)
     web_app.prepare_database(settings)
     hint = web_app.seed_demo(settings)
-    application = web_app.build_app(settings, demo_hint=hint, backend_factory=fake_backend_factory)
+    loop_config = home / "loop.yaml"  # "Run loop now" must not start a real training here
+    loop_config.write_text(LOOP_YAML, encoding="utf-8")
+    application = web_app.build_app(
+        settings, demo_hint=hint, backend_factory=fake_backend_factory, loop_config=loop_config
+    )
     port = free_port()
     server, thread = serve(application, port)
     yield Live(f"http://127.0.0.1:{port}", settings, session_factory(settings), application)
@@ -155,51 +154,6 @@ class ScriptedBackend:
 
 def fake_backend_factory(settings) -> ScriptedBackend:  # noqa: ANN001
     return ScriptedBackend()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def new_page(browser, request: pytest.FixtureRequest) -> Iterator[Callable[[], object]]:  # noqa: ANN001
-    """Pages in fresh contexts (separate cookies); all are screenshotted when the test fails."""
-    contexts = []
-    pages = []
-
-    def make() -> object:
-        ctx = browser.new_context(viewport={"width": 1440, "height": 900})
-        ctx.set_default_timeout(20_000)
-        page = ctx.new_page()
-        contexts.append(ctx)
-        pages.append(page)
-        return page
-
-    request.node._chestx_pages = pages
-    yield make
-    for ctx in contexts:
-        ctx.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
-    if report.when != "call" or not report.failed:
-        return
-    pages = getattr(item, "_chestx_pages", [])
-    ARTIFACTS.mkdir(exist_ok=True)
-    for i, page in enumerate(pages):
-        with contextlib.suppress(Exception):  # a closed page cannot be photographed; the failure stands
-            page.screenshot(path=str(ARTIFACTS / f"{item.name}-{i}.png"), full_page=True)
 
 
 def login(page, live: Live, name: str, password: str = PASSWORD, path: str = "/review/") -> None:  # noqa: ANN001

@@ -228,17 +228,20 @@ def test_actions_check_the_role(ctx: AppContext) -> None:
 
 
 def test_admin_overview_lists_users_models_and_runs(ctx: AppContext) -> None:
-    from chestx.web.admin_page import _tables
+    from chestx.web import training_panel
+    from chestx.web.admin_page import users_table
     from review_db.models import ModelVersion, TrainingRun
     from review_db.services.app_overview import admin_overview
 
     (ann,) = _people(ctx, Role.reviewer)
     with session_scope(ctx.factory, actor="test") as s:
-        s.add(ModelVersion(name="<b>qwen-sft-1</b>", base_model="tiny", metrics={"acc": 0.5}))
+        s.add(ModelVersion(name="<b>qwen-sft-1</b>", base_model="tiny", metrics={"eval": {"accuracy": 0.5}}))
         s.add(TrainingRun(kind="sft", status="failed", error="<script>x</script>"))
     with ctx.factory() as s:
         data = admin_overview(session=s)
     assert [u["username"] for u in data["users"]] == [ann.username]
-    users, models, runs = _tables(data)
+    users = users_table(data)
+    _active, runs, models = training_panel.panel_html(training_panel.overview(ctx))
     assert ann.username in users and "&lt;b&gt;qwen-sft-1" in models and "<b>qwen" not in models
+    assert "0.500" in models  # its held-out accuracy
     assert "sft" in runs and "&lt;script&gt;" in runs and "<script>" not in runs
