@@ -149,6 +149,15 @@ class _Components:
         return [self.status, *self.plots.values(), *self.downloads.values(), self.pairs]
 
 
+def _download_values(
+    ui: _Components, link: DownloadLink | None, request: gr.Request, paths: dict[str, Path]
+) -> list[Any]:
+    """The download components' new values: Gradio file buttons, or links to the app's URLs."""
+    if link is None:
+        return [gr.DownloadButton(value=str(paths[name]), interactive=True) for name in ui.downloads]
+    return [link_html(ui.headings[name], link(request, name, paths[name]), name) for name in ui.downloads]
+
+
 def build_dashboards(
     session_factory: sessionmaker[Session],
     *,
@@ -173,14 +182,6 @@ def build_dashboards(
     folder.mkdir(parents=True, exist_ok=True)
     ui = _Components(links=download_link is not None)
 
-    def downloads(request: gr.Request, paths: dict[str, Path]) -> list[Any]:
-        if download_link is None:
-            return [gr.DownloadButton(value=str(paths[name]), interactive=True) for name in ui.downloads]
-        return [
-            link_html(ui.headings[name], download_link(request, name, paths[name]), name)
-            for name in ui.downloads
-        ]
-
     def refresh(request: gr.Request) -> list[Any]:
         try:
             if authorize is not None:
@@ -189,7 +190,7 @@ def build_dashboards(
             figures = all_figures(data)
             paths = {name: write_html(fig, name, folder) for name, fig in figures.items()}
             _prune(folder, set(paths.values()))
-            files = downloads(request, paths)
+            files = _download_values(ui, download_link, request, paths)
         except ChestXError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         return [

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,21 @@ def _filter_choices(ctx: AppContext) -> tuple[list[str], list[str]]:
     return models, people
 
 
+def _on_build(ctx: AppContext, form: dict[str, gr.components.Component]) -> Callable[..., str]:
+    """The Build button's handler: the form's values arrive as one dict keyed by component."""
+    names = {component: name for name, component in form.items()}
+
+    def on_build(values: dict, request: gr.Request, progress=gr.Progress()) -> str:  # noqa: ANN001, B008
+        user = require(ctx.user(request), *RESEARCHERS)
+        try:
+            chosen = ExportForm.parse({names[c]: v for c, v in values.items() if c in names})
+        except ChestXError as exc:
+            return notice(str(exc), "error")
+        return build_zip(ctx, user, chosen, progress)
+
+    return guarded(on_build)
+
+
 def build_export_page(ctx: AppContext) -> gr.Blocks:
     """Exports of verified data (SFT, PRM, preference pairs, records) for researchers."""
     with page("Export") as demo:
@@ -175,15 +191,6 @@ def build_export_page(ctx: AppContext) -> gr.Blocks:
         listing = gr.HTML()
         refresh = gr.Button("Refresh", size="sm")
         rows = gr.JSON(visible=False)
-        names = {component: name for name, component in form.items()}
-
-        def on_build(values: dict, request: gr.Request, progress=gr.Progress()) -> str:  # noqa: ANN001, B008
-            user = require(ctx.user(request), *RESEARCHERS)
-            try:
-                chosen = ExportForm.parse({names[c]: v for c, v in values.items() if c in names})
-            except ChestXError as exc:
-                return notice(str(exc), "error")
-            return build_zip(ctx, user, chosen, progress)
 
         def exports(request: gr.Request) -> list[list[str]]:
             return list_exports(ctx, request)
@@ -201,14 +208,8 @@ def build_export_page(ctx: AppContext) -> gr.Blocks:
         demo.load(
             guarded(on_load), None, [nav, listing, form["model_versions"], form["reviewers"]], **PRIVATE
         )
-        build.click(
-            guarded(on_build),
-            set(form.values()),
-            [result],
-            concurrency_limit=1,
-            concurrency_id="export",
-            **PRIVATE,
-        )
+        # One build at a time per app: an image export keeps a core busy for minutes.
+        build.click(_on_build(ctx, form), set(form.values()), [result], concurrency_limit=1, **PRIVATE)
         refresh.click(guarded(render), None, [nav, listing], **PRIVATE)
         # The page's public API for scripts: role-checked like everything else.
         refresh.click(guarded(exports), None, [rows], api_name="list_exports", api_visibility="public")

@@ -118,8 +118,13 @@ def create_app(
     guarded_paths = {path: roles for path, (_b, roles) in PAGES.items()} | ROUTE_ROLES
     app.add_middleware(AuthMiddleware, resolver=ctx.resolver, page_roles=guarded_paths)
     app.state.chestx = ctx
+    _start_background(ctx, warm_dashboards=warm_dashboards)
+    return app
+
+
+def _start_background(ctx: AppContext, *, warm_dashboards: bool) -> None:
+    """Start-up chores that must not delay serving: old zips, the download sweeper, the rollup."""
     downloads.remove_orphans(export_root(ctx))
     downloads.start_sweeper(ctx.downloads)
     if warm_dashboards:
-        warm_up(factory)  # a background thread: start-up does not wait for it
-    return app
+        warm_up(ctx.factory)  # a background thread: start-up does not wait for it
