@@ -119,6 +119,7 @@ def test_reviewer_is_refused_export_dashboards_and_downloads(live, new_page) -> 
 def test_admin_sees_training_and_runs_and_cancels_the_loop(live, new_page) -> None:  # noqa: ANN001
     from review_db.models import TrainingRun, User
     from review_db.types import RunKind, RunStatus
+    from training import runs
 
     live.user("train-admin", "admin")
     page = new_page()
@@ -138,6 +139,12 @@ def test_admin_sees_training_and_runs_and_cancels_the_loop(live, new_page) -> No
         run = s.scalar(select(TrainingRun).order_by(TrainingRun.id.desc()))
         assert run.kind is RunKind.loop and run.created_by == f"user:{admin_id}"
     assert f"Run {run.id}" in page.inner_text("#cx-train-active")
+    # progress as a worker reports it: the timer shows it without a click
+    runs.write_progress(live.factory, run.id, {"stage": "sft", "step": 3, "total": 12, "loss": 0.25})
+    page.wait_for_function(
+        "document.querySelector('#cx-train-active').innerText.includes('step 3 / 12 · loss 0.250')"
+    )
+    assert page.get_attribute("#cx-train-active progress", "value") == "3"
 
     page.click("#cx-run-loop")  # one job at a time: the second is refused with a message
     page.wait_for_selector("#cx-train-notice .cx-error")
