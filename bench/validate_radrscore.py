@@ -177,7 +177,10 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling) -> str:
         f"{ceiling['status_blind']:.3f} status-blind. Of the findings GPT-4o "
         "counted as recalled that have a counterpart in its own model findings, "
         f"{100 * ceiling['recalled_with_opposite_status']:.0f}% have the opposite status there "
-        '("not present" recalled by "present").',
+        '("not present" recalled by "present"). Put the other way: GPT-4o recalled '
+        f"{100 * ceiling['recall_rate_opposite_status']:.0f}% of the reference findings whose "
+        f"counterpart states the opposite status and {100 * ceiling['recall_rate_same_status']:.0f}% "
+        "of those whose counterpart states the same one: its recall does not look at the status.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -32,7 +32,8 @@ class PhraseEmbedder:
     """Embeds short phrases with a sentence-transformers model, caching by phrase.
 
     ``model_path`` defaults to the bundled all-MiniLM-L6-v2; ``cache_size`` bounds the number of
-    phrases kept (least recently used go first).
+    phrases kept (least recently used go first); ``num_threads`` the torch threads of an embedding
+    call (default: all but one, see :meth:`threads`).
     """
 
     def __init__(
@@ -43,15 +44,18 @@ class PhraseEmbedder:
         batch_size: int = 512,
         cache_size: int = 200_000,
         dtype: str = "auto",
+        num_threads: int | None = None,
     ) -> None:
         self.model_path = Path(model_path) if model_path else bundled_model_path()
         self.device = device
         self.dtype = dtype
         self.batch_size = batch_size
         self.cache_size = cache_size
+        self.num_threads = num_threads
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._model = None
         self._lock = threading.Lock()
+        self._cache_lock = threading.RLock()
 
     @property
     def model(self):
@@ -73,25 +77,49 @@ class PhraseEmbedder:
         return int(self.model.get_embedding_dimension())
 
     def encode(self, phrases: Sequence[str]) -> np.ndarray:
-        """An array of shape (len(phrases), dim) of unit vectors; unseen phrases in one batch."""
-        missing = list(dict.fromkeys(p for p in phrases if p not in self._cache))
-        if missing:
+        """An array of shape (len(phrases), dim) of unit vectors; unseen phrases in one batch.
+
+        Thread-safe: calls from several threads take turns.
+        """
+        with self._cache_lock:
+            missing = list(dict.fromkeys(p for p in phrases if p not in self._cache))
+            if missing:
+                for phrase, vector in zip(missing, self._embed(missing), strict=True):
+                    self._cache[phrase] = vector
+            out = np.zeros((len(phrases), self.dim), dtype=np.float32)
+            for i, phrase in enumerate(phrases):
+                out[i] = self._cache[phrase]
+                self._cache.move_to_end(phrase)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+            return out
+
+    def _embed(self, phrases: list[str]) -> np.ndarray:
+        """The model's unit vectors for ``phrases``, computed with :meth:`threads` torch threads."""
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads(threads))
+        try:
             vectors = self.model.encode(
-                missing,
+                phrases,
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
-            ).astype(np.float32)
-            for phrase, vector in zip(missing, vectors, strict=True):
-                self._cache[phrase] = vector
-        out = np.zeros((len(phrases), self.dim), dtype=np.float32)
-        for i, phrase in enumerate(phrases):
-            out[i] = self._cache[phrase]
-            self._cache.move_to_end(phrase)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return out
+            )
+        finally:
+            torch.set_num_threads(threads)
+        return vectors.astype(np.float32)
+
+    def threads(self, available: int) -> int:
+        """Torch threads for an embedding call: ``num_threads``, else all but one of ``available``.
+
+        The offline judge extracts findings in the calling thread while a worker thread embeds:
+        leaving that core to it avoids two busy threads fighting for one core (torch's threads
+        wait on each other at every layer), which on a 2-core machine costs more than it gains.
+        """
+        return self.num_threads or max(1, available - 1)
 
     def cache_info(self) -> dict[str, int]:
         return {"phrases": len(self._cache), "max": self.cache_size}

@@ -11,6 +11,7 @@ becomes its own finding with laterality, region and a normalised core phrase.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -90,14 +91,24 @@ def normalise(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def core_phrase(text: str) -> str:
-    """The compared part of a finding: synonyms mapped; cues, fillers, side and severity removed."""
+    """The compared part of a finding: synonyms mapped; cues, fillers, side and severity removed.
+
+    Cached: the same item recurs in a chain, its reference and its report.
+    """
     text = lx.PRE_NEGATION_RE.sub(" ", text.lower())
     text = _COPULA_NOT.sub(" ", text)
     text = normalise(text)
     text = _PUNCT.sub(" ", text)
-    text = lx.FILLER_RE.sub(" ", text)
-    words = [singular(w) for w in text.split() if len(w) > 1 and not w.isdigit()]
+    words = [
+        singular(w)
+        for w in text.split()
+        if len(w) > 1
+        and not w.isdigit()
+        and w not in lx.FILLER_WORDS
+        and not w.startswith(lx.FILLER_PREFIXES)
+    ]
     return " ".join(dict.fromkeys(words))
 
 
@@ -121,11 +132,9 @@ def laterality(text: str) -> str | None:
 
 
 def region(text: str) -> str | None:
-    """The most specific anatomical region named in ``text``, or None."""
-    for name, pattern in lx.REGION_RES:
-        if pattern.search(text):
-            return name
-    return None
+    """The most specific anatomical region named in ``text`` (first in ``REGIONS``), or None."""
+    found = [int(m.lastgroup[1:]) for m in lx.REGION_ANY_RE.finditer(text)]
+    return lx.REGIONS[min(found)][0] if found else None
 
 
 def clause_status(clause: str) -> tuple[Status, str]:
@@ -179,6 +188,22 @@ def _items(body: str) -> list[str]:
 
 def extract_findings(step: str, *, step_index: int = 0) -> list[Finding]:
     """Findings carried by one step (a sentence or a short paragraph), in order.
+
+    Each finding's ``step`` is ``step_index``. Cached by text: chains repeat their sentences.
+    """
+    found = _extract_cached(step)
+    if step_index == 0:
+        return list(found)
+    return [replace(f, step=step_index) for f in found]
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _extract_cached(step: str) -> tuple[Finding, ...]:
+    return tuple(_extract(step, 0))
+
+
+def _extract(step: str, step_index: int) -> list[Finding]:
+    """The findings of :func:`extract_findings`.
 
     Anaphoric explanations ("This finding suggests ...") and definitions ("X involves ...")
     carry none: the paper's judge extracts observations, not interpretations. A topic ("Regarding

@@ -30,6 +30,7 @@ completeness in "fact" mode); "left effusion" never matches "right effusion" in 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -44,6 +45,7 @@ from reasoner.radrscore.text import is_closing
 from reasoner.radrscore.types import Finding, Flag, Judgement, Sample
 
 compatible = matching.compatible  # re-exported: the hard status constraint
+_CHUNK = 16  # samples extracted per embedding call while the previous call runs
 
 
 @dataclass(frozen=True)
@@ -128,8 +130,23 @@ class OfflineJudge:
         )
 
     def judge(self, samples: Sequence[Sample]) -> list[Judgement]:
-        """Judgements for ``samples``; all finding cores of the batch are embedded at once."""
-        return self.judge_extracted(samples, [self.extract(s) for s in samples])
+        """Judgements for ``samples``.
+
+        Extraction (regular expressions, this thread) and embedding (torch, a worker thread) of
+        the batch overlap: while one chunk's new phrases are embedded, the next chunk's findings
+        are extracted. Matching then runs on the cached vectors.
+        """
+        extracted: list[Extracted] = []
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = []
+            for start in range(0, len(samples), _CHUNK):
+                chunk = [self.extract(s) for s in samples[start : start + _CHUNK]]
+                extracted.extend(chunk)
+                cores = sorted({c for e in chunk for f in e.findings() for c in f.cores})
+                pending.append(pool.submit(self.embedder.encode, cores))
+            for future in pending:
+                future.result()
+        return self.judge_extracted(samples, extracted)
 
     def judge_extracted(self, samples: Sequence[Sample], extracted: Sequence[Extracted]) -> list[Judgement]:
         """Judgements from findings already extracted (:meth:`extract`), one embedding call."""

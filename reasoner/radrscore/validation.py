@@ -194,10 +194,13 @@ def matcher_on_gpt_findings(items: Sequence[Mapping[str, Any]], judge: OfflineJu
 
     Separates the matcher from the extraction: the Spearman of these completeness values against
     GPT-4o's is what this matcher does with GPT-4o's own extraction (one finding per observation
-    as GPT-4o words it), same-fact and same-topic (status-blind).
+    as GPT-4o words it), same-fact and same-topic (status-blind). It also counts, among GPT-4o's
+    reference findings that have a counterpart among its model findings, how often GPT-4o
+    recalled them when the counterpart states the same status and when it states the opposite.
     """
     paper, aware, blind = [], [], []
-    opposite = same = 0
+    # counterpart -> [recalled, not recalled] among GPT-4o's reference findings that have one
+    tally = {"same": [0, 0], "opposite": [0, 0]}
     for item in items:
         reference, model = gpt_findings(item, "gt_key_finding"), gpt_findings(item, "pred_key_finding")
         target = paper_scores(item)["completeness"]
@@ -212,14 +215,17 @@ def matcher_on_gpt_findings(items: Sequence[Mapping[str, Any]], judge: OfflineJu
             for r in (item.get("recall_res") or {}).get("recalled_findings") or []
             if isinstance(r, Mapping)
         }
-        for i, finding in enumerate(reference):  # GPT-4o's recalled findings: counterpart's status?
-            if finding.observation in recalled and (match[i].any() or conflict[i].any()):
-                same += bool(match[i].any())
-                opposite += not match[i].any()
+        for i, finding in enumerate(reference):  # the counterpart's status, and GPT-4o's verdict
+            if match[i].any() or conflict[i].any():
+                kind = "same" if match[i].any() else "opposite"
+                tally[kind][finding.observation not in recalled] += 1
+    (same, same_missed), (opposite, opposite_missed) = tally["same"], tally["opposite"]
     return {
         "status_aware": float(spearmanr(paper, aware)[0]),
         "status_blind": float(spearmanr(paper, blind)[0]),
         "recalled_with_opposite_status": opposite / max(1, opposite + same),
+        "recall_rate_same_status": same / max(1, same + same_missed),
+        "recall_rate_opposite_status": opposite / max(1, opposite + opposite_missed),
     }
 
 
