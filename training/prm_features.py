@@ -8,7 +8,10 @@ aware of negation, a side, a normalised core). The features say, for the step's 
 well the report supports them and how strongly it contradicts them (opposite status, other
 side, not mentioned at all), and, for the step as a whole, how much closer to the report it would
 be if its sides, a negation or a finding were changed (a step that the report prefers mirrored is
-probably mirrored). What weight each deserves is learned (:mod:`training.prm_text`).
+probably mirrored), whether it asserts a finding or a side the report never names (the report's
+silence means normal), and how it agrees with the chain's other steps (a flipped step tends to
+contradict the step that restates it). What weight each deserves is learned
+(:mod:`training.prm_text`).
 
 Embeddings are cached per text, so the features of a batch cost one encoder pass over the texts
 not seen before.
@@ -21,7 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from training.step_errors import _FINDING_RE, _NEGATION_RES, _SIDE, _match_case
+from training.step_errors import (
+    _FINDING_RE,
+    _NEGATION_RES,
+    _SAME,
+    _SIDE,
+    _in_spans,
+    _match_case,
+    affirmative_spans,
+)
 
 FEATURES = (
     # finding level (continuous): worst contradiction minus support, side conflict, unsupported, support
@@ -32,6 +43,11 @@ FEATURES = (
     # finding level (counts)
     "n_findings", "supported_share", "n_conflicts", "n_side_conflicts", "n_unsupported_positive",
     "n_unmatched_negative", "any_conflict", "any_side_conflict", "any_unsupported_positive",
+    # lexical: asserted findings / sides that the report never names
+    "n_unnamed_findings", "any_unnamed_finding", "n_unnamed_sides", "any_unnamed_side",
+    # chain: the step's findings against the other steps' (contradiction, other side, agreement)
+    "chain_conflict", "chain_side", "chain_agree", "chain_conflict_margin", "chain_side_margin",
+    "position",
 )  # fmt: skip
 MATCH = 0.7  # cosine of finding cores above which two findings talk about the same thing
 MAX_VARIANTS = 3
@@ -64,6 +80,33 @@ def finding_variants(text: str, context: str) -> list[str]:
         if term != m.group(0).lower()
     ]
     return out[:MAX_VARIANTS]
+
+
+def _canonical(term: str) -> str:
+    term = term.lower()
+    return _SAME.get(term, term)
+
+
+def unnamed(step: str, context: str) -> list[float]:
+    """Findings and sides the step asserts (outside denials) that the context never names.
+
+    Counts, then flags. "Right" asserted against a report that only ever says "left" is a
+    laterality error's trace; "pneumothorax" asserted where the report never says it, a swapped
+    or invented finding's.
+    """
+    spans = affirmative_spans(step)
+    lower = context.lower()
+    named = {_canonical(m.group(0)) for m in _FINDING_RE.finditer(context)}
+    findings = [
+        term
+        for m in _FINDING_RE.finditer(step)
+        if _in_spans(m, spans)
+        and (term := _canonical(m.group(0))) not in named
+        and term.split()[-1] not in lower
+    ]
+    sides_named = {m.group(0).lower() for m in _SIDE.finditer(context)}
+    sides = [m for m in _SIDE.finditer(step) if _in_spans(m, spans) and m.group(0).lower() not in sides_named]
+    return [len(findings), float(bool(findings)), len(sides), float(bool(sides))]
 
 
 class Encoder:
@@ -143,8 +186,33 @@ class EvidenceFeaturizer:
         sentences = split_sentences(context) or [context]
         evidence = [f for s in sentences for f in self._extract(s)]
         matrix = np.stack([self.encoder[s] for s in sentences])
-        rows = [self._step(step, context, matrix, evidence) for step in steps]
+        rows = [
+            [
+                *self._step(step, context, matrix, evidence),
+                *unnamed(step, context),
+                *self._chain(i, steps),
+                i / max(len(steps) - 1, 1),
+            ]
+            for i, step in enumerate(steps)
+        ]
         return np.asarray(rows, dtype=np.float32).reshape(len(steps), len(FEATURES))
+
+    def _chain(self, index: int, steps: Sequence[str]) -> list[float]:
+        """Strongest contradiction, other-side and agreement similarity with the other steps."""
+        from reasoner.radrscore.extract import same_side
+        from reasoner.radrscore.offline import compatible
+
+        others = [f for j, s in enumerate(steps) if j != index for f in self._extract(s)]
+        conflict = side = agree = 0.0
+        for f in self._extract(steps[index]):
+            for x, o in self._similarities(f, others):
+                if not compatible(f.status, o.status):
+                    conflict = max(conflict, x)
+                elif not same_side(f.laterality, o.laterality):
+                    side = max(side, x)
+                else:
+                    agree = max(agree, x)
+        return [conflict, side, agree, conflict - agree, side - agree]
 
     def _best(self, matrix: np.ndarray, text: str) -> float:
         return float((matrix @ self.encoder[text]).max())

@@ -122,6 +122,58 @@ def fit(
     return TextPRM(featurizer, mean, scale, clf.coef_[0].astype(np.float32), float(clf.intercept_[0]))
 
 
+def cross_validated_auroc(
+    items: Sequence[Mapping[str, Any]],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    variants: int = 2,
+    c: float = 1.0,
+    featurizer: EvidenceFeaturizer | None = None,
+) -> dict[str, Any]:
+    """Held-out AUROC on the step-error task, ``folds``-fold by item, held-out scores pooled.
+
+    ``items`` are chains in ChestX-Reasoner's evaluation format (``reason_steps``,
+    ``original_report``). Items are shuffled with ``seed`` and dealt into folds; each fold's
+    items get their step errors (:func:`training.step_errors.step_error_rows`, ``variants`` rows
+    per training item) and are scored by a head fitted on the other folds. Returns the pooled
+    ``auroc``, one per error kind (that kind's steps against the correct ones) and the counts.
+    """
+    import random
+
+    from sklearn.metrics import roc_auc_score
+
+    from training.step_errors import step_error_rows
+
+    featurizer = featurizer or EvidenceFeaturizer(Encoder())
+    shuffled = [dict(x, group=f"item-{i}") for i, x in enumerate(items)]
+    random.Random(seed).shuffle(shuffled)
+    dealt = [shuffled[k::folds] for k in range(folds)]
+    scores, labels, kinds = [], [], []
+    for k in range(folds):
+        others = [x for j in range(folds) if j != k for x in dealt[j]]
+        train = step_error_rows(others, seed=1, variants=variants)
+        test = [r for r in step_error_rows(dealt[k], seed=2) if r["completions"]]
+        x, y = featurize(featurizer, train)
+        prm = fit(x, y, featurizer, c=c, max_iter=5000, seed=seed)
+        for row in test:
+            scores += prm.score(prm_context(row), row["completions"])
+            labels += [int(bool(v)) for v in row["labels"]]
+            kinds += row["error_kinds"]
+    y, p, kind = np.asarray(labels), np.asarray(scores), np.asarray(kinds)
+    per_kind = {}
+    for name in sorted(set(kinds) - {""}):
+        keep = (kind == name) | (y == 1)
+        per_kind[name] = float(roc_auc_score(y[keep], p[keep]))
+    return {
+        "auroc": float(roc_auc_score(y, p)),
+        "per_kind": per_kind,
+        "n_steps": int(len(y)),
+        "n_incorrect": int((y == 0).sum()),
+        "folds": folds,
+    }
+
+
 def main(
     data_args: DataArguments,
     training_args: TextPRMConfig,

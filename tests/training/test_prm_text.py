@@ -12,9 +12,11 @@ from tests.training.fixture_chains import fixture_items, real_items
 from training.arguments import DataArguments
 from training.step_errors import step_error_rows
 
-# Measured on the 102 real chains (5-fold by item, pooled): 0.755. The target is 0.8;
-# docs/TRAINING.md records the gap. This floor guards against regressions.
-REAL_FLOOR = 0.70
+# The target, held-out AUROC on the step-error task built from the 102 real chains, judged
+# on the protocol docs/TRAINING.md reports (5-fold by item, held-out scores pooled): 0.804 measured.
+# A single 70/30 item split varies with the split (0.74-0.79 over five seeds), hence a floor there.
+TARGET = 0.8
+SPLIT_FLOOR = 0.72
 
 
 def _split(items: list[dict], held_out: float, seed: int, variants: int = 2) -> dict[str, list[dict]]:
@@ -51,7 +53,18 @@ def test_text_prm_tells_swapped_steps_on_the_fixture_chains(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_text_prm_held_out_auroc_on_the_real_chains(tmp_path: Path) -> None:
+def test_text_prm_held_out_auroc_on_the_real_chains() -> None:
+    from training.prm_text import cross_validated_auroc
+
+    result = cross_validated_auroc(real_items(), folds=5, seed=0)
+    print(f"text PRM 5-fold pooled held-out AUROC on the real chains: {result}")
+    assert result["n_incorrect"] >= 300, result
+    assert set(result["per_kind"]) == {"laterality", "negation", "finding"}
+    assert result["auroc"] >= TARGET, result
+
+
+@pytest.mark.slow
+def test_text_prm_held_out_auroc_on_one_real_split(tmp_path: Path) -> None:
     metrics = _train(_split(real_items(), held_out=0.3, seed=0, variants=1), tmp_path)
-    print(f"text PRM held-out AUROC on real chains: {metrics['auroc_test']:.3f}", metrics["held_out"]["test"])
-    assert metrics["auroc_test"] >= REAL_FLOOR, metrics
+    print(f"text PRM AUROC, one 70/30 split: {metrics['auroc_test']:.3f}", metrics["held_out"]["test"])
+    assert metrics["auroc_test"] >= SPLIT_FLOOR, metrics
