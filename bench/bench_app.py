@@ -38,7 +38,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from bench.app_client import Reviewer
-from bench.common import fresh_pg_database, machine, pct
+from bench.common import fresh_pg_database, machine, pct, write_section
 from review_db import services
 from review_db.engine import make_engine, session_scope
 from review_db.migrate import upgrade
@@ -318,6 +318,9 @@ def report(r: RunResult, think: float) -> str:
     return "\n".join(lines)
 
 
+RESULTS_SECTION = "## App (issue 4)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -359,22 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         "`/review/gradio_api/queue/join` and its event stream)."
     )
     if args.write_results:
-        write_results(header + "\n\n" + "\n\n".join(sections))
+        write_section(RESULTS_SECTION, f"{RESULTS_SECTION}\n\n{header}\n\n" + "\n\n".join(sections))
     return 0
-
-
-def write_results(body: str) -> None:
-    """Replace (or append) the "## App (issue 4)" section of bench/RESULTS.md."""
-    path = ROOT / "bench" / "RESULTS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    title = "## App (issue 4)"
-    start = text.find(title)
-    if start < 0:
-        text = text.rstrip() + f"\n\n{title}\n\n{body}\n"
-    else:
-        end = text.find("\n## ", start + len(title))
-        text = text[:start] + f"{title}\n\n{body}\n" + (text[end:] if end >= 0 else "")
-    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

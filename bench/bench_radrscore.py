@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a benchmark never reaches for the hub
 
-from bench.common import machine  # noqa: E402
+from bench.common import machine, write_section  # noqa: E402
 from reasoner.radrscore import OfflineJudge, score_items  # noqa: E402
 from reasoner.radrscore.embedding import PhraseEmbedder  # noqa: E402
 
@@ -177,7 +177,7 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text)
     return 0
 
 
@@ -185,17 +185,6 @@ def _threads() -> int:
     import torch
 
     return torch.get_num_threads()
-
-
-def write_section(text: str) -> None:
-    """Replace this benchmark's section of bench/RESULTS.md (or append it)."""
-    path = ROOT / "bench" / "RESULTS.md"
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    if SECTION in old:
-        head, rest = old.split(SECTION, 1)
-        nxt = rest.find("\n## ")
-        old = head + (rest[nxt + 1 :] if nxt != -1 else "")
-    path.write_text(old.rstrip() + "\n\n" + text)
 
 
 if __name__ == "__main__":

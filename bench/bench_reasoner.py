@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import write_section  # noqa: E402
 from reasoner.backends.base import GenerationParams, ReasonRequest  # noqa: E402
 from reasoner.events import Finished, StepDone  # noqa: E402
 from reasoner.parsing import StepStream, parse_output  # noqa: E402
@@ -247,16 +248,6 @@ def report(s: dict, p: dict, gpu: dict | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "bench" / "RESULTS.md"
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    if SECTION in old:
-        head, rest = old.split(SECTION, 1)
-        nxt = rest.find("\n## ")
-        old = head + (rest[nxt + 1 :] if nxt != -1 else "")
-    path.write_text(old.rstrip() + "\n\n" + text)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=20)
@@ -268,7 +259,7 @@ def main() -> int:
     text = report(s, p, gpu)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text)
     ok = s["ratio"] <= 1.05 and s["lat_p99_ms"] <= 20 and p["batch_per_s"] >= 5000
     print("all targets met" if ok else "SOME TARGETS MISSED")
     return 0 if ok else 1

@@ -8,10 +8,32 @@ import statistics
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def write_section(section: str, text: str, *, keep_notes: bool = False) -> None:
+    """Replace the section of bench/RESULTS.md headed ``section`` by ``text``, in place.
+
+    ``text`` starts with the heading. A section not there yet is appended. ``keep_notes`` keeps
+    the lines of the old section from the first one that starts with "Notes:" (written by hand).
+    """
+    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    if section not in old:
+        RESULTS.write_text(old.rstrip() + "\n\n" + text.rstrip() + "\n", encoding="utf-8")
+        return
+    head, rest = old.split(section, 1)
+    nxt = rest.find("\n## ")
+    body, tail = (rest[:nxt], rest[nxt + 1 :]) if nxt != -1 else (rest, "")
+    notes = ""
+    if keep_notes and "\nNotes:" in body:
+        notes = "\n" + body[body.index("\nNotes:") + 1 :].rstrip() + "\n"
+    new = text.rstrip() + "\n" + notes
+    RESULTS.write_text(head + new + ("\n" + tail if tail else ""), encoding="utf-8")
 
 
 def machine() -> str:

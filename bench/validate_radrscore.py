@@ -35,6 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from scipy.stats import spearmanr  # noqa: E402
 
+from bench.common import write_section  # noqa: E402
 from reasoner.radrscore import (  # noqa: E402
     OfflineJudge,
     OfflineJudgeConfig,
@@ -118,7 +119,7 @@ def main() -> int:
         }
         args.json.write_text(json.dumps(payload, indent=2, default=str))
     if args.write:
-        write_section(text)
+        write_section(SECTION, text, keep_notes=True)
     return 0
 
 
@@ -187,24 +188,6 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling) -> str:
 
 def _settings(config: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in config.items()) or "the defaults"
-
-
-def write_section(text: str) -> None:
-    """Replace this script's section of bench/RESULTS.md (or append it), keeping notes below it.
-
-    Lines after the generated table that start with "Notes:" are kept across refreshes.
-    """
-    path = ROOT / "bench" / "RESULTS.md"
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    notes = ""
-    if SECTION in old:
-        head, rest = old.split(SECTION, 1)
-        nxt = rest.find("\n## ")
-        body, tail = (rest[:nxt], rest[nxt + 1 :]) if nxt != -1 else (rest, "")
-        if "\nNotes:" in body:
-            notes = "\n" + body[body.index("\nNotes:") + 1 :].rstrip() + "\n"
-        old = head + tail
-    path.write_text(old.rstrip() + "\n\n" + text + notes)
 
 
 if __name__ == "__main__":
