@@ -135,9 +135,10 @@ def seed(
     return ids
 
 
-def _run_threads(fn, seconds: float) -> tuple[list[float], int]:  # noqa: ANN001
+def _run_threads(fn, seconds: float) -> tuple[list[float], int, list[int]]:  # noqa: ANN001
     latencies: list[float] = []
     errors = [0]
+    counts: list[int] = []  # calls each writer completed: how evenly the writers were served
     lock = threading.Lock()
     stop = time.monotonic() + seconds
     barrier = threading.Barrier(WRITERS)
@@ -159,13 +160,19 @@ def _run_threads(fn, seconds: float) -> tuple[list[float], int]:  # noqa: ANN001
             n += 1
         with lock:
             latencies.extend(mine)
+            counts.append(len(mine))
 
     threads = [threading.Thread(target=worker, args=(w,)) for w in range(WRITERS)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return latencies, errors[0]
+    return latencies, errors[0], counts
+
+
+def _served(counts: list[int]) -> str:
+    """How evenly writers were served: calls of the least and the most served writer."""
+    return f"calls per writer min {min(counts)} / max {max(counts)}"
 
 
 def _bare_insert(url: str, gate: WriteGate | None = None):  # noqa: ANN202
@@ -230,20 +237,24 @@ def bench_verdicts(url: str, label: str, seconds: float) -> dict[str, float]:
                 lease=LEASE,
             )
 
-    bare_lat, bare_err = _run_threads(bare, seconds)
+    bare_lat, bare_err, bare_n = _run_threads(bare, seconds)
     queued_lat: list[float] = []
     if engine.dialect.name == "sqlite":
-        queued_lat, _ = _run_threads(_bare_insert(url, gate=WriteGate()), seconds)
-    ver_lat, ver_err = _run_threads(verdict, seconds)
+        queued_lat, _, queued_n = _run_threads(_bare_insert(url, gate=WriteGate()), seconds)
+    ver_lat, ver_err, ver_n = _run_threads(verdict, seconds)
     with factory() as s:
         stored = s.scalar(select(func.count()).select_from(StepVerdict))
         distinct = s.scalar(select(func.count(func.distinct(StepVerdict.request_id))))
     ok = len(ver_lat) - ver_err
     ratio = pct(ver_lat, 99) / pct(bare_lat, 99)
     print(f"[{label}] bare INSERT+COMMIT x{WRITERS}: {summary_ms(bare_lat)}, errors {bare_err}")
+    print(f"[{label}]   {_served(bare_n)}")
     if queued_lat:
-        print(f"[{label}] bare INSERT+COMMIT x{WRITERS}, fair writer queue: {summary_ms(queued_lat)}")
-    print(f"[{label}] record_verdict   x{WRITERS}: {summary_ms(ver_lat)}, errors {ver_err}")
+        print(
+            f"[{label}] bare INSERT+COMMIT x{WRITERS}, fair writer queue: {summary_ms(queued_lat)}; "
+            f"{_served(queued_n)}"
+        )
+    print(f"[{label}] record_verdict   x{WRITERS}: {summary_ms(ver_lat)}, errors {ver_err}; {_served(ver_n)}")
     print(
         f"[{label}] stored {stored} (distinct request ids {distinct}) for {ok} successful calls; "
         f"lost {ok - distinct}, doubled {stored - distinct}"

@@ -58,7 +58,7 @@ def pct(values: list[float], q: float) -> float:
 
 def summary_ms(values: list[float]) -> str:
     ms = [v * 1000 for v in values]
-    return f"p50 {statistics.median(ms):.2f} ms, p99 {pct(ms, 99):.2f} ms, n={len(ms)}"
+    return f"p50 {statistics.median(ms):.2f} ms, p99 {pct(ms, 99):.2f} ms, max {max(ms):.1f} ms, n={len(ms)}"
 
 
 @contextmanager
