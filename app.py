@@ -27,16 +27,14 @@ from chestx.settings import Settings, get_settings  # noqa: E402
 
 def prepare_database(settings: Settings) -> None:
     """Create and migrate a SQLite database; refuse a PostgreSQL one that is not migrated."""
-    from review_db.engine import session_factory
-    from review_db.migrate import current_revision, head_revision, upgrade
+    from review_db.errors import SchemaOutOfDate
+    from review_db.migrate import ready_factory
 
     settings.home.mkdir(parents=True, exist_ok=True)
-    engine = session_factory(settings).kw["bind"]
-    if current_revision(engine) == head_revision(settings.sqlalchemy_url):
-        return
-    if engine.dialect.name != "sqlite":
-        raise SystemExit("error: the database schema is not up to date: run `chestx db upgrade`")
-    upgrade(settings.sqlalchemy_url)
+    try:
+        ready_factory(settings)
+    except SchemaOutOfDate as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def seed_demo(settings: Settings) -> str:

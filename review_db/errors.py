@@ -48,3 +48,7 @@ class CaseLocked(ChestXError):
 
 class AlreadyRunning(ChestXError):
     """A job of which only one may run at a time is already running."""
+
+
+class SchemaOutOfDate(ChestXError):
+    """The database is not at the migrations' head and is not migrated automatically."""

@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
 
@@ -42,3 +43,23 @@ def head_revision(url: str) -> str | None:
 
 def is_up_to_date(engine: Engine, url: str) -> bool:
     return current_revision(engine) == head_revision(url)
+
+
+def ready_factory(settings) -> sessionmaker[Session]:  # noqa: ANN001 - chestx.settings.Settings
+    """The session factory for ``settings``' database, migrated and ready.
+
+    A SQLite database (the one-workstation case) is created and migrated on first use; a
+    PostgreSQL database must be migrated explicitly (``chestx db upgrade``), else
+    :class:`~review_db.errors.SchemaOutOfDate`.
+    """
+    from review_db.engine import session_factory
+    from review_db.errors import SchemaOutOfDate
+
+    factory = session_factory(settings)
+    engine = factory.kw["bind"]
+    if current_revision(engine) != head_revision(settings.sqlalchemy_url):
+        if engine.dialect.name != "sqlite":
+            raise SchemaOutOfDate("the database schema is not up to date: run `chestx db upgrade`")
+        settings.home.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.sqlalchemy_url)
+    return factory

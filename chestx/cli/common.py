@@ -42,15 +42,10 @@ def database():  # noqa: ANN201 - sessionmaker[Session]
     A SQLite database is created and migrated on first use (the one-workstation case); a
     PostgreSQL database must be migrated explicitly with ``chestx db upgrade``.
     """
-    from review_db.engine import session_factory
-    from review_db.migrate import current_revision, head_revision, upgrade
+    from review_db.errors import SchemaOutOfDate
+    from review_db.migrate import ready_factory
 
-    s = settings()
-    factory = session_factory(s)
-    engine = factory.kw["bind"]
-    if current_revision(engine) != head_revision(s.sqlalchemy_url):
-        if engine.dialect.name != "sqlite":
-            raise fail("the database schema is not up to date: run `chestx db upgrade`")
-        s.home.mkdir(parents=True, exist_ok=True)
-        upgrade(s.sqlalchemy_url)
-    return factory
+    try:
+        return ready_factory(settings())
+    except SchemaOutOfDate as exc:
+        raise fail(str(exc)) from None

@@ -55,3 +55,29 @@ def test_sqlite_connection_settings(sqlite_db) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+
+
+def test_ready_factory_migrates_sqlite_and_refuses_an_unmigrated_postgres(db, tmp_path) -> None:  # noqa: ANN001
+    """What `python app.py` and every `chestx` command do at start: a SQLite database is created
+    and migrated on first use; a PostgreSQL one behind the migrations is refused, untouched."""
+    from chestx.settings import Settings
+    from review_db.engine import make_engine
+    from review_db.errors import SchemaOutOfDate
+    from review_db.migrate import ready_factory
+
+    if db.backend == "sqlite":
+        fresh = Settings(home=tmp_path / "home", pseudonym_key="test-key-0123456789", database_url=None)
+        factory = ready_factory(fresh)
+        engine = factory.kw["bind"]
+        assert current_revision(engine) == head_revision(fresh.sqlalchemy_url)
+        assert "step_verdicts" in inspect(engine).get_table_names()
+        return
+    downgrade(db.url, "base")  # an empty department database nobody migrated yet
+    behind = Settings(home=tmp_path / "home", pseudonym_key="test-key-0123456789", database_url=db.url)
+    with pytest.raises(SchemaOutOfDate, match="chestx db upgrade"):
+        ready_factory(behind)
+    engine = make_engine(db.url)
+    try:
+        assert current_revision(engine) is None  # nothing was migrated behind the user's back
+    finally:
+        engine.dispose()
