@@ -49,6 +49,15 @@ def resolve_checkpoint(training_args: Any) -> str | None:
     return str(value)
 
 
+def train_and_save(trainer: Any, training_args: Any, name: str) -> tuple[Any, Path]:
+    """Run ``trainer`` (resuming as :func:`resolve_checkpoint` says) and save its model to
+    ``output_dir/name``; returns (the train output, that folder)."""
+    result = trainer.train(resume_from_checkpoint=resolve_checkpoint(training_args))
+    out = Path(training_args.output_dir) / name
+    trainer.save_model(str(out))
+    return result, out
+
+
 def parse_config(parser: Any, config: Mapping[str, Any]) -> tuple[Any, ...]:
     """The parser's dataclasses from a stored config dict (unknown keys are an error)."""
     return parser.parse_dict(dict(config), allow_extra_keys=False)

@@ -21,7 +21,7 @@ from typing import Any
 
 from trl import GRPOConfig
 
-from training.arguments import DataArguments, resolve_checkpoint
+from training.arguments import DataArguments, train_and_save
 from training.sft import ChestXModelConfig
 
 
@@ -88,11 +88,11 @@ def main(
     ``rows`` overrides reading ``dataset_dir`` (the loop passes rows with reports attached).
     """
     from datasets import Dataset, Image, List
-    from trl import GRPOTrainer, get_peft_config
+    from trl import GRPOTrainer
 
     from training.data import read_rows
     from training.images import prepare_images
-    from training.modeling import load_processor, load_vlm
+    from training.modeling import load_policy, load_processor
     from training.prm import load_scorer
     from training.rewards import reward_functions
 
@@ -111,24 +111,17 @@ def main(
     funcs = reward_functions(scorer=scorer, aggregation=training_args.process_aggregation)
     weights = [training_args.correctness_weight, training_args.format_weight]
     training_args.reward_weights = weights + ([training_args.process_weight] if scorer is not None else [])
-    model = load_vlm(
-        model_args.model_name_or_path,
-        adapter_path=model_args.adapter_path,
-        trainable_adapter=True,
-        dtype=model_args.dtype,
-    )
+    model, peft_config = load_policy(model_args)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=funcs,
         args=training_args,
         train_dataset=dataset,
         processing_class=processor,
-        peft_config=None if model_args.adapter_path else get_peft_config(model_args),
+        peft_config=peft_config,
         callbacks=list(callbacks),
     )
-    result = trainer.train(resume_from_checkpoint=resolve_checkpoint(training_args))
-    adapter_dir = Path(training_args.output_dir) / "adapter"
-    trainer.save_model(str(adapter_dir))
+    result, adapter_dir = train_and_save(trainer, training_args, "adapter")
     logs = [log for log in trainer.state.log_history if "reward" in log]
     rewards = {
         k: sum(log[k] for log in logs) / len(logs)

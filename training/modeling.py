@@ -52,6 +52,20 @@ def bound_image_size(processor: Any, *, max_pixels: int | None, min_pixels: int 
     image_processor.size = size
 
 
+def load_policy(model_args: Any) -> tuple[Any, Any]:
+    """(model, peft_config) for SFT and GRPO: the base model with the parent version's adapter
+    trainable when ``model_args.adapter_path`` is set (then no new LoRA), else a fresh LoRA."""
+    from trl import get_peft_config
+
+    model = load_vlm(
+        model_args.model_name_or_path,
+        adapter_path=model_args.adapter_path,
+        trainable_adapter=True,
+        dtype=model_args.dtype,
+    )
+    return model, None if model_args.adapter_path else get_peft_config(model_args)
+
+
 def load_vlm(
     model_name_or_path: str,
     *,

@@ -86,6 +86,18 @@ def step_auroc(scorer: StepScorer, rows: Sequence[Mapping[str, Any]]) -> dict[st
     return {"auroc": auroc, "n_steps": len(labels), "n_correct": n_pos, "n_incorrect": len(labels) - n_pos}
 
 
+def held_out_auroc(
+    scorer: StepScorer, rows: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> tuple[dict[str, dict[str, Any]], float | None]:
+    """:func:`step_auroc` on the validation and test rows present, and the headline AUROC (the
+    test split's, else the validation split's, where defined)."""
+    held = {split: step_auroc(scorer, rows[split]) for split in ("validation", "test") if rows.get(split)}
+    auroc = next(
+        (held[s]["auroc"] for s in ("test", "validation") if s in held and held[s]["auroc"] is not None), None
+    )
+    return held, auroc
+
+
 def row_context(row: Mapping[str, Any]) -> str:
     """Alias of :func:`training.step_errors.prm_context` (the text the steps are judged against)."""
     from training.step_errors import prm_context

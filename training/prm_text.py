@@ -28,7 +28,7 @@ import numpy as np
 from transformers import TrainingArguments
 
 from training.arguments import DataArguments
-from training.prm import StepScorer, step_auroc, write_marker
+from training.prm import StepScorer, held_out_auroc, write_marker
 from training.prm_features import FEATURES, Encoder, EvidenceFeaturizer
 from training.step_errors import prm_context
 
@@ -212,10 +212,7 @@ def main(
     prm.save(out, encoder_path=training_args.encoder_path)
     for sink in sinks:
         sink({"stage": "prm held-out AUROC", "step": 1, "total": 2})
-    held = {split: step_auroc(prm, rows[split]) for split in ("validation", "test") if rows.get(split)}
-    auroc = next(
-        (held[s]["auroc"] for s in ("test", "validation") if s in held and held[s]["auroc"] is not None), None
-    )
+    held, auroc = held_out_auroc(prm, rows)
     train_p = 1.0 / (1.0 + np.exp(-(((x - prm.mean) / prm.scale) @ prm.coef + prm.intercept)))
     loss = float(-np.mean(y * np.log(train_p + 1e-9) + (1 - y) * np.log(1 - train_p + 1e-9)))
     for sink in sinks:

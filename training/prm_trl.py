@@ -26,8 +26,8 @@ from typing import Any
 from trl import ModelConfig
 from trl.experimental.prm import PRMConfig, PRMTrainer
 
-from training.arguments import DataArguments, resolve_checkpoint
-from training.prm import StepScorer, step_auroc, write_marker
+from training.arguments import DataArguments, train_and_save
+from training.prm import StepScorer, held_out_auroc, write_marker
 from training.step_errors import prm_context
 
 
@@ -162,9 +162,7 @@ def main(
         peft_config=get_peft_config(model_args),
         callbacks=list(callbacks),
     )
-    result = trainer.train(resume_from_checkpoint=resolve_checkpoint(training_args))
-    out = Path(training_args.output_dir) / "prm"
-    trainer.save_model(str(out))
+    result, out = train_and_save(trainer, training_args, "prm")
     tokenizer.save_pretrained(str(out))
     write_marker(
         out,
@@ -180,10 +178,7 @@ def main(
         separator=training_args.step_separator,
         max_length=training_args.max_length,
     )
-    held = {split: step_auroc(scorer, rows[split]) for split in ("validation", "test") if rows.get(split)}
-    auroc = next(
-        (held[s]["auroc"] for s in ("test", "validation") if s in held and held[s]["auroc"] is not None), None
-    )
+    held, auroc = held_out_auroc(scorer, rows)
     return {
         "kind": "trl",
         "train_loss": float(result.training_loss),

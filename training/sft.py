@@ -23,7 +23,7 @@ from typing import Any
 
 from trl import ModelConfig, SFTConfig
 
-from training.arguments import DataArguments, resolve_checkpoint
+from training.arguments import DataArguments, train_and_save
 
 
 @dataclass
@@ -96,19 +96,14 @@ def main(
     callbacks: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Train; return metrics (losses, steps, samples/s, ``adapter_dir``)."""
-    from trl import SFTTrainer, get_peft_config
+    from trl import SFTTrainer
 
-    from training.modeling import load_processor, load_vlm
+    from training.modeling import load_policy, load_processor
 
     processor = load_processor(
         model_args.model_name_or_path, max_pixels=data_args.max_pixels, min_pixels=data_args.min_pixels
     )
-    model = load_vlm(
-        model_args.model_name_or_path,
-        adapter_path=model_args.adapter_path,
-        trainable_adapter=True,
-        dtype=model_args.dtype,
-    )
+    model, peft_config = load_policy(model_args)
     train, evaluation, collator, data_stats = _datasets(data_args, training_args, processor, model)
     trainer = SFTTrainer(
         model=model,
@@ -117,12 +112,10 @@ def main(
         eval_dataset=evaluation,
         data_collator=collator,
         processing_class=processor,
-        peft_config=None if model_args.adapter_path else get_peft_config(model_args),
+        peft_config=peft_config,
         callbacks=list(callbacks),
     )
-    result = trainer.train(resume_from_checkpoint=resolve_checkpoint(training_args))
-    adapter_dir = Path(training_args.output_dir) / "adapter"
-    trainer.save_model(str(adapter_dir))
+    result, adapter_dir = train_and_save(trainer, training_args, "adapter")
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
     return {
         "train_loss": float(result.training_loss),
