@@ -87,16 +87,23 @@ def _canonical(term: str) -> str:
     return _SAME.get(term, term)
 
 
-def unnamed(step: str, context: str) -> list[float]:
+def context_names(context: str) -> tuple[frozenset[str], frozenset[str], str]:
+    """What :func:`unnamed` compares a step with: the finding terms and sides ``context`` names,
+    and its lower-cased text. Computed once per context, not once per step."""
+    findings = frozenset(_canonical(m.group(0)) for m in _FINDING_RE.finditer(context))
+    sides = frozenset(m.group(0).lower() for m in _SIDE.finditer(context))
+    return findings, sides, context.lower()
+
+
+def unnamed(step: str, names: tuple[frozenset[str], frozenset[str], str]) -> list[float]:
     """Findings and sides the step asserts (outside denials) that the context never names.
 
-    Counts, then flags. "Right" asserted against a report that only ever says "left" is a
-    laterality error's trace; "pneumothorax" asserted where the report never says it, a swapped
-    or invented finding's.
+    ``names`` is :func:`context_names` of the context. Counts, then flags. "Right" asserted
+    against a report that only ever says "left" is a laterality error's trace; "pneumothorax"
+    asserted where the report never says it, a swapped or invented finding's.
     """
+    named, sides_named, lower = names
     spans = affirmative_spans(step)
-    lower = context.lower()
-    named = {_canonical(m.group(0)) for m in _FINDING_RE.finditer(context)}
     findings = [
         term
         for m in _FINDING_RE.finditer(step)
@@ -104,7 +111,6 @@ def unnamed(step: str, context: str) -> list[float]:
         and (term := _canonical(m.group(0))) not in named
         and term.split()[-1] not in lower
     ]
-    sides_named = {m.group(0).lower() for m in _SIDE.finditer(context)}
     sides = [m for m in _SIDE.finditer(step) if _in_spans(m, spans) and m.group(0).lower() not in sides_named]
     return [len(findings), float(bool(findings)), len(sides), float(bool(sides))]
 
@@ -186,10 +192,11 @@ class EvidenceFeaturizer:
         sentences = split_sentences(context) or [context]
         evidence = [f for s in sentences for f in self._extract(s)]
         matrix = np.stack([self.encoder[s] for s in sentences])
+        names = context_names(context)
         rows = [
             [
                 *self._step(step, context, matrix, evidence),
-                *unnamed(step, context),
+                *unnamed(step, names),
                 *self._chain(i, steps),
                 i / max(len(steps) - 1, 1),
             ]
