@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import write_section  # noqa: E402
+from bench.common import machine, write_section  # noqa: E402
 from reasoner.backends.base import GenerationParams, ReasonRequest  # noqa: E402
 from reasoner.events import Finished, StepDone  # noqa: E402
 from reasoner.parsing import StepStream, parse_output  # noqa: E402
@@ -131,34 +131,29 @@ def bench_streaming(runs: int) -> dict:
 
 
 def _pipeline_cpu(tokenizer, text: str, repeats: int = 20) -> float:
-    """CPU seconds the streaming pipeline (streamer decode + queue + parser + events) adds to one
-    generation of ``text``, replayed token by token without the model and without coalescing
-    (every token its own wake-up: the worst case). Load-independent, unlike the wall ratio."""
-    import queue
-
+    """CPU seconds the streaming pipeline (streamer decode, parser and events in the generating
+    thread, queue) adds to one generation of ``text``, replayed token by token without the model
+    and without coalescing (every token released and queued: the worst case). Load-independent,
+    unlike the wall ratio."""
     import torch
 
     from reasoner.backends import hf
     from reasoner.events import EventMapper
 
-    ids = [torch.tensor([[i]]) for i in tokenizer.encode(text, add_special_tokens=False)]
+    ids = [torch.tensor([i]) for i in tokenizer.encode(text, add_special_tokens=False)]
     saved, hf.COALESCE_S = hf.COALESCE_S, 0.0
     try:
         t = time.process_time()
         for _ in range(repeats):
-            streamer = hf._streamer_class()(tokenizer, skip_special_tokens=True)
+            streamer = hf._streamer_class()(tokenizer, EventMapper(), skip_special_tokens=True)
             streamer.next_tokens_are_prompt = False
-            mapper = EventMapper()
             for i in ids:
                 streamer.put(i)
-                while True:
-                    try:
-                        item = streamer.text_queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    mapper.feed(*item)
+                while not streamer.text_queue.empty():
+                    streamer.text_queue.get_nowait()
             streamer.end()
-            mapper.finish()
+            for _ in streamer:
+                pass
         return (time.process_time() - t) / repeats
     finally:
         hf.COALESCE_S = saved
@@ -210,17 +205,15 @@ def bench_gpu() -> dict | None:
 
 
 def report(s: dict, p: dict, gpu: dict | None) -> str:
-    import platform
-
     import torch
     import transformers
 
     lines = [
         SECTION,
         "",
-        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} with {torch.get_num_threads()} torch "
-        f"threads (torch {torch.__version__}, transformers {transformers.__version__}), load average "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; `python bench/bench_reasoner.py --write`.",
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, {torch.get_num_threads()} torch "
+        f"thread(s) (torch {torch.__version__}, transformers {transformers.__version__}), load average "
+        f"{os.getloadavg()[0]:.1f}; `python bench/bench_reasoner.py --write`.",
         "",
         "| measure | value | target |",
         "| --- | --- | --- |",
@@ -259,7 +252,7 @@ def main() -> int:
     text = report(s, p, gpu)
     print(text)
     if args.write:
-        write_section(SECTION, text)
+        write_section(SECTION, text, keep_notes=True)
     ok = s["ratio"] <= 1.05 and s["lat_p99_ms"] <= 20 and p["batch_per_s"] >= 5000
     print("all targets met" if ok else "SOME TARGETS MISSED")
     return 0 if ok else 1

@@ -3,16 +3,19 @@
 Contract: see :mod:`reasoner.backends.base`. ``HFBackend(model)`` loads any
 ``AutoModelForImageTextToText`` with its processor (Qwen2-VL family without torchvision
 included) from a local directory or hub id, with an optional LoRA adapter, on CUDA+bf16 where
-available, else CPU+float32. ``stream()`` runs ``model.generate`` in a worker thread and maps
-the streamed text to events as it comes; generation stops at ``cancel`` (a StoppingCriteria
+available, else CPU+float32. ``stream()`` runs ``model.generate`` in a worker thread that also
+parses the text into events as it comes, handing the consumer one list of events about once a
+step; generation stops at ``cancel`` (a StoppingCriteria
 checks it between tokens), and the thread is always joined before the generator returns.
 Generations are serialised: one model, one generation at a time.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,31 +23,47 @@ from typing import Any
 from reasoner.backends.base import BackendInfo, GenerationParams, ReasonRequest
 from reasoner.backends.hf_loading import LoadedModel, load_model
 from reasoner.errors import InputError
-from reasoner.events import Error, Event, EventMapper, FinishReason
+from reasoner.events import Answer, Error, Event, EventMapper, FinishReason, StepDone
 from reasoner.prompts import ChatPrompt
 
-COALESCE_S = 0.05  # longest that text without a possible step boundary waits for company
+COALESCE_S = 0.05  # longest that text or events without a possible step boundary wait for company
 _BOUNDARY_CHARS = frozenset(".!?\n")
+_BOUNDARY, _BLANK, _TAG_END = 1, 2, 4  # what a token's text can tell the streamer
+_TOKEN_KINDS: weakref.WeakKeyDictionary[Any, dict[int, int]] = weakref.WeakKeyDictionary()
 
 
 def _streamer_class():
     from transformers import TextIteratorStreamer
 
     class DeltaStreamer(TextIteratorStreamer):
-        """TextIteratorStreamer that releases text after every token, with its time.
+        """TextIteratorStreamer whose generating-thread side releases text at decisive moments.
 
-        The stock streamer holds text back until the next space, which would delay the end of
-        every step by a token; here each token's text goes out as soon as it decodes to whole
-        characters (offsets as in text-generation-inference, so tokenizers that drop a leading
-        space when decoding alone still decode right). Queue items are ``(text, monotonic)``.
+        ``put`` runs in the generating thread once a token. Text is decoded only when it can
+        decide something: a step can only become certain on the first visible token *after* a
+        possible boundary (".!?", a line break) or on a tag's ">", so such a token releases the
+        text at once, stamped with its own time; other text waits for company for up to
+        COALESCE_S, stamped with its first token's time. What a token can decide comes from its
+        id (each id decoded alone once, memoised per tokenizer), so a token that decides nothing
+        costs a dict lookup, not a decode. Decoding uses offsets as in text-generation-inference
+        (tokenizers that drop a leading space when decoding alone still decode right) and holds
+        back text that ends inside a multi-byte character.
+
+        Iterating the streamer (in the consumer) yields lists. Without ``mapper`` they hold
+        ``(text, monotonic time)`` deltas. With one, the parser runs here in the generating
+        thread and the lists hold its events: a list is queued at once when it has a finished
+        step, an answer or an error, otherwise after COALESCE_S, so the consumer wakes about once
+        a step: each wake-up costs the generating thread a GIL hand-off (~0.3 ms on this CPU).
         """
 
-        def __init__(self, tokenizer, **decode_kwargs):
+        def __init__(self, tokenizer, mapper: EventMapper | None = None, **decode_kwargs):
             super().__init__(tokenizer, skip_prompt=True, **decode_kwargs)
+            self.text_queue = queue.SimpleQueue()  # same get/put, no Python-level Condition
+            self.mapper = mapper
             self.tokens: list[int] = []
             self._prefix = self._read = 0
-            self._prefix_len = 0  # len(decode(tokens[_prefix:_read])), kept to decode once a token
-            self._held, self._held_at, self._last_put, self._hot = "", 0.0, 0.0, False
+            self._hot = self._retry = self._closed = False
+            self._first_at = self._last_out = self._last_queued = 0.0
+            self._pending: list[Any] = []
             # The tokenizers backend decodes ~4x faster than the Python wrapper; same text when
             # the wrapper adds no clean-up of tokenization spaces.
             fast = getattr(tokenizer, "_tokenizer", None)
@@ -55,45 +74,75 @@ def _streamer_class():
                 if fast and plain
                 else (lambda ids: tokenizer.decode(ids, **decode_kwargs))
             )
+            try:
+                self._kinds = _TOKEN_KINDS.setdefault(tokenizer, {})
+            except TypeError:  # not weak-referenceable: memoise per generation
+                self._kinds = {}
 
-        def put(self, value):
+        def _kind(self, token: int) -> int:
+            text = self._decode([token])
+            kind = _BOUNDARY if any(c in text for c in _BOUNDARY_CHARS) else 0
+            kind |= (_BLANK if not text.strip() else 0) | (_TAG_END if ">" in text else 0)
+            self._kinds[token] = kind
+            return kind
+
+        def put(self, value) -> None:
             if self.skip_prompt and self.next_tokens_are_prompt:
                 self.next_tokens_are_prompt = False
                 return
-            self.tokens.extend(value.reshape(-1).tolist())
-            self._release(final=False)
-
-        def end(self):
-            self._release(final=True)
-            if self._held:
-                self.text_queue.put((self._held, self._held_at))
-            self.text_queue.put(self.stop_signal)
-
-        def _release(self, *, final: bool) -> None:
-            text = self._decode(self.tokens[self._prefix :])
-            if len(text) > self._prefix_len and (final or not text.endswith("\ufffd")):
-                self._put(text[self._prefix_len :])
-                self._prefix, self._read = self._read, len(self.tokens)
-                tail = self._decode(self.tokens[self._prefix : self._read])
-                self._prefix_len = len(tail)
-
-        def _put(self, text: str) -> None:
-            """Queue text, coalescing for up to COALESCE_S: every wake-up of the consumer costs
-            the generating thread a GIL hand-off (milliseconds on a loaded machine). A step can
-            only become certain on the text right *after* a possible boundary (".!?", a line
-            break) or on a tag's ">", so such text goes out at once, stamped with its own time
-            (the time the step was decided); other text waits for company, stamped with the
-            oldest held piece's time."""
             now = time.monotonic()
-            if not self._held:
-                self._held_at = now
-            self._held += text
-            decisive = self._hot or ">" in text
-            if decisive or now - self._last_put >= COALESCE_S:
-                self.text_queue.put((self._held, now if decisive else self._held_at))
-                self._held, self._last_put = "", now
-            # whitespace alone decides nothing: stay hot until the next visible character
-            self._hot = any(c in text for c in _BOUNDARY_CHARS) or (self._hot and not text.strip())
+            ids = value.tolist()  # (batch,) from generate; a flat list without another torch op
+            if ids and not isinstance(ids[0], int):
+                ids = [i for row in ids for i in row]
+            kinds, hot = self._kinds, self._hot
+            for token in ids:
+                if self._read == len(self.tokens):
+                    self._first_at = now
+                self.tokens.append(token)
+                kind = kinds.get(token)
+                if kind is None:
+                    kind = self._kind(token)
+                decisive = hot or kind & _TAG_END
+                # whitespace alone decides nothing: stay hot until the next visible character
+                hot = kind & _BOUNDARY or (hot and kind & _BLANK)
+                if decisive or self._retry or now - self._last_out >= COALESCE_S:
+                    self._release(now if decisive else self._first_at, final=False)
+            self._hot = bool(hot)
+
+        def end(self) -> None:
+            if self._read < len(self.tokens):
+                self._release(self._first_at, final=True)
+            self.close()
+
+        def close(self) -> None:
+            """Queue what is held and the end of the stream (once; also after a failure)."""
+            if not self._closed:
+                self._closed = True
+                if self._pending:
+                    self.text_queue.put(self._pending)
+                self.text_queue.put(self.stop_signal)
+
+        def _release(self, stamp: float, *, final: bool) -> None:
+            head = self._decode(self.tokens[self._prefix : self._read])
+            text = self._decode(self.tokens[self._prefix :])
+            self._retry = not final and text.endswith("\ufffd")
+            if self._retry:
+                return
+            self._prefix, self._read = self._read, len(self.tokens)
+            self._last_out = time.monotonic()
+            if len(text) > len(head):
+                self._deliver(text[len(head) :], stamp)
+
+        def _deliver(self, text: str, stamp: float) -> None:
+            if self.mapper is None:
+                self.text_queue.put([(text, stamp)])
+                return
+            events = self.mapper.feed(text, stamp)
+            self._pending += events
+            urgent = any(isinstance(e, StepDone | Answer | Error) for e in events)
+            if self._pending and (urgent or self._last_out - self._last_queued >= COALESCE_S):
+                self.text_queue.put(self._pending)
+                self._pending, self._last_queued = [], self._last_out
 
     return DeltaStreamer
 
@@ -103,9 +152,17 @@ def _cancel_criteria(events: tuple[threading.Event, ...]):
     from transformers import StoppingCriteria
 
     class Cancelled(StoppingCriteria):
+        """True once any of ``events`` is set; the all-False answer is made once, not per token."""
+
+        go: Any = None
+
         def __call__(self, input_ids, scores, **kwargs):
-            stop = any(e.is_set() for e in events)
-            return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+            n, device = input_ids.shape[0], input_ids.device
+            if any(e.is_set() for e in events):
+                return torch.ones((n,), dtype=torch.bool, device=device)
+            if self.go is None or self.go.shape[0] != n or self.go.device != device:
+                self.go = torch.zeros((n,), dtype=torch.bool, device=device)
+            return self.go
 
     return Cancelled()
 
@@ -217,9 +274,9 @@ class HFBackend:
     def _generate(
         self, inputs, params: GenerationParams, mapper: EventMapper, record, cancel
     ) -> Iterator[Event]:
-        generation = Generation(self, inputs, params, cancel)
-        for text, produced_at in generation.batched():
-            yield from mapper.feed(text, produced_at)
+        generation = Generation(self, inputs, params, cancel, mapper=mapper)
+        for events in generation:
+            yield from events
         if generation.error is not None:
             yield Error(f"generation failed: {generation.error}", "model")
         record["generated_tokens"] = generation.n_tokens
@@ -228,30 +285,40 @@ class HFBackend:
     def generate_text(
         self, chat: ChatPrompt, params: GenerationParams, *, cancel: threading.Event | None = None
     ) -> Generation:
-        """Text deltas for ``chat`` without step parsing (the test HTTP server uses this)."""
+        """Lists of text deltas for ``chat``, no step parsing (the test HTTP server uses this)."""
         return Generation(self, self.prepare_inputs(chat), params, cancel)
 
 
 class Generation:
-    """One ``model.generate`` in a worker thread; iterate for ``(text, monotonic time)`` deltas.
-
-    After iteration: ``finish_reason`` ("stop", "length", "cancelled", "error"), ``error`` and
-    ``n_tokens``. The worker is joined when iteration ends, also when the consumer stops early.
+    """One ``model.generate`` in a worker thread; iterate for what it streams, in lists: text
+    deltas ``(text, monotonic time)``, or with ``mapper`` the events it made of them in the
+    generating thread (see the streamer's docstring); the mapper is the consumer's again once
+    iteration has ended. After iteration: ``finish_reason`` ("stop", "length", "cancelled",
+    "error"), ``error`` and ``n_tokens``. The worker is joined when iteration ends, also when the
+    consumer stops early.
     """
 
-    def __init__(self, backend: HFBackend, inputs: Any, params: GenerationParams, cancel) -> None:
+    def __init__(
+        self,
+        backend: HFBackend,
+        inputs: Any,
+        params: GenerationParams,
+        cancel: threading.Event | None,
+        *,
+        mapper: EventMapper | None = None,
+    ) -> None:
         self.backend, self.inputs, self.params, self.cancel = backend, inputs, params, cancel
+        self.mapper = mapper
         self.error: Exception | None = None
         self.finish_reason: FinishReason = "error"
         self.n_tokens = 0
 
-    def __iter__(self) -> Iterator[tuple[str, float]]:
+    def __iter__(self) -> Iterator[list[Any]]:
         import torch
 
         stop = threading.Event()
         loaded, params = self.backend.loaded, self.params
-        streamer = _streamer_class()(loaded.processor.tokenizer, skip_special_tokens=True)
-        self._queue = streamer.text_queue
+        streamer = _streamer_class()(loaded.processor.tokenizer, self.mapper, skip_special_tokens=True)
         kwargs = self.backend.generate_kwargs(params)
         kwargs |= {"streamer": streamer, "stopping_criteria": [_cancel_criteria((stop, self.cancel or stop))]}
         result: dict[str, Any] = {}
@@ -264,35 +331,20 @@ class Generation:
                     result["sequences"] = loaded.model.generate(**self.inputs, **kwargs)
             except Exception as exc:  # reported by the consumer; the stream must still end
                 result["error"] = exc
-                streamer.text_queue.put(streamer.stop_signal)
+            finally:
+                streamer.close()
 
         worker = threading.Thread(target=work, name="reasoner-generate", daemon=True)
         self.backend.last_thread = worker
         worker.start()
         try:
-            yield from iter(streamer.text_queue.get, streamer.stop_signal)
+            yield from streamer
         finally:  # also when the consumer closes the generator early
             stop.set()
             worker.join()
         self.n_tokens = len(streamer.tokens)
         self.error = result.get("error")
         self.finish_reason = self._finish_reason(result)
-
-    def batched(self) -> Iterator[tuple[str, float]]:
-        """Like iterating, but joins the deltas already waiting when the consumer falls behind
-        (fewer parser calls under load); the time is the first one's, so latency is not flattered."""
-        queue = None
-        pending: list[tuple[str, float]] = []
-        for item in self:
-            pending.append(item)
-            queue = queue or self._queue
-            while not queue.empty():
-                nxt = queue.queue[0]
-                if nxt is None:
-                    break
-                pending.append(queue.get_nowait())
-            yield "".join(t for t, _ in pending), pending[0][1]
-            pending = []
 
     def _finish_reason(self, result: dict[str, Any]) -> FinishReason:
         if "error" in result:

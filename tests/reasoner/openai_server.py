@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import threading
 import time
@@ -88,7 +89,7 @@ class ChatServer:
             max_new_tokens=body["max_tokens"], temperature=body["temperature"], seed=body.get("seed")
         )
         generation = self.backend.generate_text(_to_chat(body["messages"]), params)
-        for i, (text, _) in enumerate(generation):
+        for i, (text, _) in enumerate(itertools.chain.from_iterable(generation)):
             if self.mode == "drop" and i == 12:
                 h.wfile.flush()
                 h.connection.shutdown(2)  # mid-body: no terminating chunk

@@ -157,19 +157,24 @@ def test_streamer_coalesces_words_but_not_step_boundaries(loaded, monkeypatch):
     import torch
 
     from reasoner.backends import hf
+    from reasoner.events import EventMapper, StepDone, TextDelta
     from reasoner.parsing import StepStream
 
     monkeypatch.setattr(hf, "COALESCE_S", 60.0)  # only boundaries release text
     text = "<think> The lungs are clear and well expanded. The heart is big. </think><answer> A </answer>"
     tokenizer = loaded.processor.tokenizer
-    streamer = hf._streamer_class()(tokenizer, skip_special_tokens=True)
-    streamer.next_tokens_are_prompt = False
-    for token in tokenizer.encode(text, add_special_tokens=False):
-        streamer.put(torch.tensor([[token]]))
-    streamer.end()
-    items = [streamer.text_queue.get_nowait() for _ in range(streamer.text_queue.qsize())]
-    texts = [item[0] for item in items if item is not None]
-    assert "".join(texts) == text and len(texts) < len(tokenizer.encode(text)) // 2
+    ids = tokenizer.encode(text, add_special_tokens=False)
+
+    def run(mapper=None) -> list[list]:
+        streamer = hf._streamer_class()(tokenizer, mapper, skip_special_tokens=True)
+        streamer.next_tokens_are_prompt = False
+        for token in ids:
+            streamer.put(torch.tensor([[token]]))
+        streamer.end()
+        return list(streamer)
+
+    texts = [t for batch in run() for t, _ in batch]
+    assert "".join(texts) == text and len(texts) < len(ids) // 2
     stream = StepStream()
     for chunk in texts:
         done = [p for p in stream.feed(chunk) if p.kind == "step"]
@@ -178,3 +183,30 @@ def test_streamer_coalesces_words_but_not_step_boundaries(loaded, monkeypatch):
         if done:
             break
     assert done and done[0].text == "The lungs are clear and well expanded."
+    # with a mapper the parser runs in the generating thread and only decisions cross: a list
+    # for each finished step and the answer, nothing for text alone
+    batches = run(EventMapper())
+    assert all(any(not isinstance(e, TextDelta) for e in b) for b in batches)
+    assert [e.text for b in batches for e in b if isinstance(e, StepDone)] == [
+        "The lungs are clear and well expanded.",
+        "The heart is big.",
+    ]
+    assert len(batches) <= 4
+
+
+def test_streamer_holds_a_split_multibyte_character(loaded):
+    import torch
+
+    from reasoner.backends import hf
+
+    tokenizer = loaded.processor.tokenizer
+    text = "Größe 7.5 mm → stable. Ödem ✓."
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    streamer = hf._streamer_class()(tokenizer, skip_special_tokens=True)
+    streamer.next_tokens_are_prompt = False
+    for token in ids:
+        streamer.put(torch.tensor([token]))
+    streamer.end()
+    texts = [t for batch in streamer for t, _ in batch]
+    assert "".join(texts) == tokenizer.decode(ids, skip_special_tokens=True)
+    assert not any("\ufffd" in t for t in texts)
