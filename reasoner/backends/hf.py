@@ -5,9 +5,9 @@ Contract: see :mod:`reasoner.backends.base`. ``HFBackend(model)`` loads any
 included) from a local directory or hub id, with an optional LoRA adapter, on CUDA+bf16 where
 available, else CPU+float32. ``stream()`` runs ``model.generate`` in a worker thread that also
 parses the text into events as it comes, handing the consumer one list of events about once a
-step; generation stops at ``cancel`` (a StoppingCriteria
-checks it between tokens), and the thread is always joined before the generator returns.
-Generations are serialised: one model, one generation at a time.
+step; generation stops at ``cancel`` (the streamer checks it at every token and unwinds
+``generate``), and the thread is always joined before the generator returns. Generations
+are serialised: one model, one generation at a time.
 """
 
 from __future__ import annotations
@@ -48,6 +48,10 @@ def _streamer_class():
         (tokenizers that drop a leading space when decoding alone still decode right) and holds
         back text that ends inside a multi-byte character.
 
+        Cancellation: once one of the ``stop`` events is set, the next ``put`` raises
+        :class:`GenerationStopped`, which unwinds ``generate`` at that token (a StoppingCriteria
+        would cost a call and a tensor operation on every token).
+
         Iterating the streamer (in the consumer) yields lists. Without ``mapper`` they hold
         ``(text, monotonic time)`` deltas. With one, the parser runs here in the generating
         thread and the lists hold its events: a list is queued at once when it has a finished
@@ -55,8 +59,15 @@ def _streamer_class():
         a step: each wake-up costs the generating thread a GIL hand-off (~0.3 ms on this CPU).
         """
 
-        def __init__(self, tokenizer, mapper: EventMapper | None = None, **decode_kwargs):
+        def __init__(
+            self,
+            tokenizer,
+            mapper: EventMapper | None = None,
+            stop: tuple[threading.Event, ...] = (),
+            **decode_kwargs,
+        ):
             super().__init__(tokenizer, skip_prompt=True, **decode_kwargs)
+            self.stop = stop  # any set: the next put raises GenerationStopped
             self.text_queue = queue.SimpleQueue()  # same get/put, no Python-level Condition
             self.mapper = mapper
             self.tokens: list[int] = []
@@ -87,6 +98,9 @@ def _streamer_class():
             return kind
 
         def put(self, value) -> None:
+            for event in self.stop:
+                if event.is_set():
+                    raise GenerationStopped
             if self.skip_prompt and self.next_tokens_are_prompt:
                 self.next_tokens_are_prompt = False
                 return
@@ -147,24 +161,8 @@ def _streamer_class():
     return DeltaStreamer
 
 
-def _cancel_criteria(events: tuple[threading.Event, ...]):
-    import torch
-    from transformers import StoppingCriteria
-
-    class Cancelled(StoppingCriteria):
-        """True once any of ``events`` is set; the all-False answer is made once, not per token."""
-
-        go: Any = None
-
-        def __call__(self, input_ids, scores, **kwargs):
-            n, device = input_ids.shape[0], input_ids.device
-            if any(e.is_set() for e in events):
-                return torch.ones((n,), dtype=torch.bool, device=device)
-            if self.go is None or self.go.shape[0] != n or self.go.device != device:
-                self.go = torch.zeros((n,), dtype=torch.bool, device=device)
-            return self.go
-
-    return Cancelled()
+class GenerationStopped(Exception):
+    """Raised by the streamer inside ``generate`` when the generation is cancelled."""
 
 
 def _as_rgb(image: Any) -> Any:
@@ -318,9 +316,10 @@ class Generation:
 
         stop = threading.Event()
         loaded, params = self.backend.loaded, self.params
-        streamer = _streamer_class()(loaded.processor.tokenizer, self.mapper, skip_special_tokens=True)
-        kwargs = self.backend.generate_kwargs(params)
-        kwargs |= {"streamer": streamer, "stopping_criteria": [_cancel_criteria((stop, self.cancel or stop))]}
+        events = (stop,) if self.cancel is None else (stop, self.cancel)
+        tokenizer = loaded.processor.tokenizer
+        streamer = _streamer_class()(tokenizer, self.mapper, events, skip_special_tokens=True)
+        kwargs = self.backend.generate_kwargs(params) | {"streamer": streamer}
         result: dict[str, Any] = {}
 
         def work() -> None:
@@ -329,6 +328,9 @@ class Generation:
                     torch.manual_seed(params.seed)
                 with torch.inference_mode():
                     result["sequences"] = loaded.model.generate(**self.inputs, **kwargs)
+            except GenerationStopped:
+                result["cancelled"] = True
+                streamer.end()  # what was generated before the cancel still goes out
             except Exception as exc:  # reported by the consumer; the stream must still end
                 result["error"] = exc
             finally:
@@ -349,7 +351,7 @@ class Generation:
     def _finish_reason(self, result: dict[str, Any]) -> FinishReason:
         if "error" in result:
             return "error"
-        if self.cancel is not None and self.cancel.is_set():
+        if "cancelled" in result or (self.cancel is not None and self.cancel.is_set()):
             return "cancelled"
         generated = result["sequences"][0, self.inputs["input_ids"].shape[1] :].tolist()
         eos = self.backend.loaded.model.generation_config.eos_token_id
