@@ -130,13 +130,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--chains", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--dtype", default="float32", help="embedding dtype: float32, bfloat16 or auto")
     ap.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     args = ap.parse_args()
 
     rng = random.Random(args.seed)
     items = [synthetic_item(rng) for _ in range(args.chains)]
     t = time.perf_counter()
-    embedder = PhraseEmbedder()
+    embedder = PhraseEmbedder(dtype=args.dtype)
     embedder.encode(["warm up"])
     load_s = time.perf_counter() - t
     wall, cpu, rows = timed_run(items, OfflineJudge(embedder=embedder))
@@ -146,7 +147,8 @@ def main() -> int:
         SECTION,
         "",
         f"Command: `python bench/bench_radrscore.py --write`. Measured {time.strftime('%Y-%m-%d')} on "
-        f"{machine()}, torch threads {_threads()}, load average {os.getloadavg()[0]:.1f} at the start.",
+        f"{machine()}, torch threads {_threads()}, embeddings in {_dtype(embedder)}, load average "
+        f"{os.getloadavg()[0]:.1f} at the start.",
         "",
         "| measure | value | target |",
         "| --- | ---: | --- |",
@@ -160,7 +162,7 @@ def main() -> int:
     ]
     if REAL.exists():
         real = json.loads(REAL.read_text())
-        fresh = PhraseEmbedder()
+        fresh = PhraseEmbedder(dtype=args.dtype)
         fresh.encode(["warm up"])
         r_wall, r_cpu, _ = timed_run(real, OfflineJudge(embedder=fresh))
         lines.append(
@@ -177,8 +179,12 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
-        write_section(SECTION, text)
+        write_section(SECTION, text, keep_notes=True)
     return 0
+
+
+def _dtype(embedder: PhraseEmbedder) -> str:
+    return str(next(embedder.model.parameters()).dtype).removeprefix("torch.")
 
 
 def _threads() -> int:

@@ -35,7 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from scipy.stats import spearmanr  # noqa: E402
 
-from bench.common import write_section  # noqa: E402
+from bench.common import machine, write_section  # noqa: E402
 from reasoner.radrscore import (  # noqa: E402
     OfflineJudge,
     OfflineJudgeConfig,
@@ -48,6 +48,7 @@ from reasoner.radrscore.validation import (  # noqa: E402
     compare,
     cross_validate,
     format_table,
+    gpt_factuality_vs_answer_key,
     judge_items,
     matcher_on_gpt_findings,
 )
@@ -107,7 +108,8 @@ def main() -> int:
     ablation = [(label, ablate(items, judge, overrides)) for label, overrides in ABLATIONS]
     ceiling = matcher_on_gpt_findings(items, judge)
     baseline = correctness_baseline(items)
-    text = report(args, items, elapsed, table, cv, ablation, baseline, ceiling)
+    key = gpt_factuality_vs_answer_key(items)
+    text = report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, judge)
     print(text)
     if args.json:
         payload = {
@@ -116,6 +118,7 @@ def main() -> int:
             "ablation": dict(ablation),
             "correctness_baseline": baseline,
             "matcher_on_gpt_findings": ceiling,
+            "gpt_factuality_vs_answer_key": key,
         }
         args.json.write_text(json.dumps(payload, indent=2, default=str))
     if args.write:
@@ -130,7 +133,7 @@ def ablate(items: list[dict], judge: OfflineJudge, overrides: dict) -> dict[str,
     return {name: table[name]["spearman"] for name in COMPONENTS}
 
 
-def report(args, items, elapsed, table, cv, ablation, baseline, ceiling) -> str:
+def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, judge) -> str:
     """The Markdown section: tables, then the diagnostics."""
     any_cv = next(iter(cv.values()))
     lines = [
@@ -138,7 +141,7 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling) -> str:
         "",
         f"Command: `python bench/validate_radrscore.py --write` ({len(items)} real items of "
         f"`../shared/data/{args.file.name}`; offline judge, {elapsed:.0f} s to score them). "
-        f"Measured {time.strftime('%Y-%m-%d')}.",
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, embeddings in {judge_dtype(judge)}.",
         "",
         "In-sample (the judge's default settings, which were chosen on these items):",
         "",
@@ -182,8 +185,30 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling) -> str:
         f"{100 * ceiling['recall_rate_opposite_status']:.0f}% of the reference findings whose "
         f"counterpart states the opposite status and {100 * ceiling['recall_rate_same_status']:.0f}% "
         "of those whose counterpart states the same one: its recall does not look at the status.",
+        "",
+        "Diagnostic: GPT-4o's factuality verdicts on the model findings it worded exactly as an item of "
+        "an option, whose verdict the question fixes (the correct option's findings are in the report; "
+        "a distractor's come from other reports and, by the paper's rule, what the report does not "
+        "mention is normal):",
+        "",
+        "| model finding | n | GPT-4o counted correct | the key says |",
+        "|---|---:|---:|---|",
+    ]
+    for cell, row in key["cells"].items():
+        says = "correct" if cell in ("correct option, asserted", "distractor, denied") else "incorrect"
+        n, judged = row["n"], row["judged_correct"]
+        lines.append(f"| {cell} | {n} | {judged} ({judged / n:.0%}) | {says} |")
+    lines += [
+        "",
+        f"GPT-4o's verdict is the key's for {key['agreement_with_key']:.0%} of these {key['n']} findings. "
+        "The offline judge follows the key on them (`answer_key=True`), so where GPT-4o does not, the "
+        "two factuality scores part by construction.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def judge_dtype(judge: OfflineJudge) -> str:
+    return str(next(judge.embedder.model.parameters()).dtype).removeprefix("torch.")
 
 
 def _settings(config: dict) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
+from reasoner.radrscore.answerkey import reference_letters
 from reasoner.radrscore.evalfile import paper_scores, sample_from_item
 from reasoner.radrscore.extract import core_phrase, laterality
 from reasoner.radrscore.judge import Judge
@@ -226,6 +227,62 @@ def matcher_on_gpt_findings(items: Sequence[Mapping[str, Any]], judge: OfflineJu
         "recalled_with_opposite_status": opposite / max(1, opposite + same),
         "recall_rate_same_status": same / max(1, same + same_missed),
         "recall_rate_opposite_status": opposite / max(1, opposite + opposite_missed),
+    }
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
+
+
+def gpt_factuality_vs_answer_key(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Diagnostic: GPT-4o's factuality verdicts on the findings the answer key decides.
+
+    A model finding that GPT-4o worded exactly as an item of an option (``pred_key_finding``)
+    has a verdict fixed by the question: the correct option's findings are in this study's
+    report, a distractor's are taken from other reports, and the paper's rule makes what the
+    report does not mention normal. So asserting a correct option's finding or denying a
+    distractor's is correct; denying a correct option's finding or asserting a distractor's is
+    not. Returns, per cell ("correct option" / "distractor" x "asserted" / "denied"), how many
+    such findings there are and how many GPT-4o counted correct (``precision_res``), and the
+    share of all of them where GPT-4o's verdict is the key's. Findings GPT-4o marked "not
+    mentioned" are left out (neither asserted nor denied).
+    """
+    cells: dict[tuple[bool, bool], list[int]] = {}  # (correct option, asserted) -> [n, judged correct]
+    for item in items:
+        sample = sample_from_item(item)[0]
+        chosen = reference_letters(sample)
+        if not chosen:
+            continue
+        owner = {}
+        for letter, text in sample.options:
+            for part in text.split(","):
+                owner.setdefault(_plain(part), letter in chosen)
+        judged = {
+            _plain(str(row.get("observation", "")))
+            for row in (item.get("precision_res") or {}).get("correct_steps") or []
+            if isinstance(row, Mapping)
+        }
+        for row in (item.get("pred_key_finding") or {}).get("key_conclusion") or []:
+            if not isinstance(row, Mapping) or "mention" in str(row.get("status", "")).lower():
+                continue
+            text = _plain(str(row.get("observation", "")))
+            if text in owner:
+                counts = cells.setdefault(
+                    (owner[text], status_from_text(str(row.get("status"))).positive), [0, 0]
+                )
+                counts[0] += 1
+                counts[1] += text in judged
+    # the key calls a finding correct when it is asserted exactly when its option is the answer
+    agree = sum(j if correct == asserted else n - j for (correct, asserted), (n, j) in cells.items())
+    total = sum(n for n, _ in cells.values())
+    names = {True: "correct option", False: "distractor"}, {True: "asserted", False: "denied"}
+    return {
+        "cells": {
+            f"{names[0][c]}, {names[1][a]}": {"n": n, "judged_correct": j}
+            for (c, a), (n, j) in sorted(cells.items(), reverse=True)
+        },
+        "agreement_with_key": agree / total if total else None,
+        "n": total,
     }
 
 
