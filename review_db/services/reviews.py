@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from review_db.errors import ConflictError, NotFound, ValidationError
+from review_db.identifiers import describe, find_identifiers
 from review_db.models import Case, CaseLock, Chain, ChainReview, Step, StepVerdict
 from review_db.services.cases import current_chain, normalise_answer
 from review_db.services.common import check_version, get_or_raise, try_insert
@@ -29,9 +30,17 @@ MAX_TEXT = 4000
 
 
 def _clean_text(text: str | None, what: str) -> str:
+    """Reviewer free text, stripped; refused when too long or when it looks like it identifies
+    someone (it is exported with the datasets; see :mod:`review_db.identifiers`)."""
     text = (text or "").strip()
     if len(text) > MAX_TEXT:
         raise ValidationError(f"{what} is longer than {MAX_TEXT} characters")
+    found = find_identifiers(text)
+    if found:
+        raise ValidationError(
+            f"{what} seems to hold {describe(found)}: free text goes into the exported datasets and "
+            "must not identify a patient or a person; please remove it (a year alone is fine)"
+        )
     return text
 
 
@@ -292,6 +301,7 @@ def submit_review(
         corrected_answer = normalise_answer(corrected_answer, case.options)
         if not corrected_answer:
             raise ValidationError("disagreeing with the answer needs the right answer")
+        corrected_answer = _clean_text(corrected_answer, "the corrected answer")
     else:
         corrected_answer = None
     if require_all_steps:

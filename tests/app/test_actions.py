@@ -126,6 +126,21 @@ def test_errors_come_back_as_messages_and_write_nothing(ctx: AppContext) -> None
     assert _verdicts(ctx, ann.id) == []
 
 
+def test_identifying_free_text_is_refused_with_a_message_and_kept_in_the_editor(ctx: AppContext) -> None:
+    (ann,) = _people(ctx, Role.reviewer)
+    case_id, _chain, steps = _case(ctx)
+    state = review_actions.open_case(ctx, ann, ReviewState(), case_id).state
+    typed = {"kind": "verdict", "step_id": steps[0], "verdict": "correct", "text": "As on 03/04/2019."}
+    state, html = chain_actions.chain_action(ctx, ann, state, {**typed, "request_id": _rid()})
+    assert 'data-ack-ok="0"' in html and "seems to hold a date at character 7" in html
+    assert "Your text is kept" in html and "03/04/2019" not in html.split("Not saved")[1].split("</")[0]
+    assert _verdicts(ctx, ann.id) == []
+    state, html = chain_actions.chain_action(
+        ctx, ann, state, {**typed, "text": "As before.", "request_id": _rid()}
+    )
+    assert 'data-ack-ok="1"' in html and _verdicts(ctx, ann.id)[0][2] == "As before."
+
+
 def test_a_case_held_by_someone_else_opens_read_only(ctx: AppContext) -> None:
     ann, bob = _people(ctx, Role.reviewer, Role.reviewer)
     case_id, _chain, steps = _case(ctx)
