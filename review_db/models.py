@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     desc,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
@@ -164,8 +165,22 @@ class Case(Versioned, Base):
     chains: Mapped[list[Chain]] = relationship(back_populates="case", order_by="Chain.id")
 
 
+_ONE_PROMOTED = "status = 'promoted'"
+
+
 class ModelVersion(Versioned, Base):
     __tablename__ = "model_versions"
+    # At most one promoted version, as a constraint: two promotions at the same moment cannot
+    # both win, whatever the isolation level (training.registry.promote maps the violation).
+    __table_args__ = (
+        Index(
+            "uq_model_versions_one_promoted",
+            "status",
+            unique=True,
+            sqlite_where=text(_ONE_PROMOTED),
+            postgresql_where=text(_ONE_PROMOTED),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)

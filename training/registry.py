@@ -3,7 +3,10 @@
 Contract: keyword-only functions that take a session and never commit. A model version is a base
 model plus at most one LoRA adapter (``adapter_path``), trained from its ``parent`` by the run in
 ``training_run_id``. At most one version is ``promoted`` (the current model); promoting another
-retires it in the same transaction, so a reader never sees two or none mid-change. A candidate
+retires it in the same transaction, so a reader never sees two or none mid-change; a partial
+unique index makes "at most one" a constraint, so of two promotions at the same moment (two
+admins, or an admin and the loop, on PostgreSQL) one wins and the other gets a
+:class:`~review_db.errors.ConflictError` and changes nothing. A candidate
 that loses its evaluation becomes ``rejected`` and the current model stays as it was.
 
 The first loop on a fresh database registers the configured base model (no adapter) as the
@@ -16,11 +19,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from review_db.errors import ConflictError, NotFound, ValidationError
 from review_db.models import ModelVersion
-from review_db.services.common import get_or_raise
+from review_db.services.common import get_or_raise, savepoint
 from review_db.types import ModelStatus, utcnow
 
 
@@ -126,7 +130,14 @@ def promote(*, session: Session, version_id: int, note: str = "") -> ModelVersio
     version.promoted_at = utcnow()
     if note:
         version.notes = (version.notes + "\n" + note).strip()
-    session.flush()
+    name = version.name  # the savepoint's rollback expires the object
+    try:
+        with savepoint(session):  # the outer transaction stays usable to roll back cleanly
+            session.flush()
+    except IntegrityError as exc:  # uq_model_versions_one_promoted: another promotion won
+        raise ConflictError(
+            f"another model version was promoted while {name} was being promoted; reload and decide again"
+        ) from exc
     return version
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from sqlalchemy import select
 
 from review_db.engine import session_scope
-from review_db.errors import AlreadyRunning, ValidationError
+from review_db.errors import AlreadyRunning, ConflictError, ValidationError
 from review_db.models import ModelVersion, TrainingRun
 from review_db.types import ModelStatus, RunStatus, utcnow
 from training import registry, runs
@@ -129,3 +130,51 @@ def test_promotion_keeps_exactly_one_current_version(db) -> None:
         assert status == {"base": ModelStatus.retired, "a": ModelStatus.promoted, "b": ModelStatus.rejected}
         assert [v.name for v in registry.lineage(session=s, version_id=b.id)] == ["b", "a", "base"]
         assert registry.current_version(session=s).name == "a"
+
+
+def test_two_promotions_at_the_same_moment_leave_exactly_one_current_version(db) -> None:
+    """On PostgreSQL the second promotion waits on the first one's row lock and then no longer
+    sees a promoted version to retire; only the partial unique index stops it from promoting a
+    second one (it gets a ConflictError and writes nothing). On SQLite the writers queue and both
+    promotions happen one after the other."""
+    with session_scope(db.factory, actor="test") as s:
+        base = registry.ensure_current(session=s, base_model="/models/base")
+        ids = {
+            name: registry.register_version(
+                session=s,
+                name=name,
+                base_model="/m",
+                adapter_path=f"/{name}",
+                parent_id=base.id,
+                training_run_id=None,
+            ).id
+            for name in ("a", "b")
+        }
+    first_flushed, outcome = threading.Event(), {}
+
+    def promote(name: str, hold: bool) -> None:
+        try:
+            with session_scope(db.factory, actor=f"admin-{name}") as s:
+                registry.promote(session=s, version_id=ids[name])
+                if hold:  # keep the transaction open while the other promotion starts
+                    first_flushed.set()
+                    time.sleep(0.5)
+            outcome[name] = "promoted"
+        except ConflictError as exc:
+            outcome[name] = str(exc)
+
+    a = threading.Thread(target=promote, args=("a", True))
+    a.start()
+    assert first_flushed.wait(10)
+    promote("b", False)
+    a.join()
+    with db.factory() as s:
+        status = {v.name: v.status for v in s.scalars(select(ModelVersion))}
+    assert list(status.values()).count(ModelStatus.promoted) == 1
+    assert outcome["a"] == "promoted"
+    if db.engine.dialect.name == "postgresql":
+        assert "another model version was promoted" in outcome["b"]
+        assert status == {"base": ModelStatus.retired, "a": ModelStatus.promoted, "b": ModelStatus.candidate}
+    else:
+        assert outcome["b"] == "promoted"
+        assert status == {"base": ModelStatus.retired, "a": ModelStatus.retired, "b": ModelStatus.promoted}
