@@ -7,7 +7,9 @@ HIPAA's Safe Harbor list names and a radiologist could plausibly type: full date
 is allowed), times of day next to a date, phone and fax numbers, e-mail and web addresses, long
 numbers (record, accession, social security numbers), labelled identifiers ("MRN: ...") and names
 after a title ("Dr. Smith", "Mrs Jones"). The service refuses such text with a message that names
-the kind and position of what was found, never the text itself (messages can reach logs).
+the kind and position of what was found, never the text itself (messages can reach logs). Report
+texts, which come from elsewhere with the cases, are stored with what it finds replaced by
+``[REDACTED]`` (:func:`redact`).
 
 The patterns are tuned not to fire on radiology language: measurements ("7.5 mm", "2.3 x 1.1
 cm"), levels ("T7-T8", "C5-6"), ratios ("0.6", "3/4"), years ("since 2019") and percentages
@@ -72,3 +74,19 @@ def describe(found: list[Identifier]) -> str:
     parts = [f"{x.kind} at character {x.start + 1}" for x in found[:3]]
     more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
     return (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]) + more
+
+
+REDACTED = "[REDACTED]"
+
+
+def redact(text: str) -> tuple[str, int]:
+    """``text`` with every identifier :func:`find_identifiers` finds replaced by ``[REDACTED]``,
+    and how many were replaced (for report texts, which come from elsewhere and are kept)."""
+    found = find_identifiers(text)
+    if not found:
+        return text, 0
+    pieces, last = [], 0
+    for item in found:
+        pieces += [text[last : item.start], REDACTED]
+        last = item.end
+    return "".join(pieces) + text[last:], len(found)

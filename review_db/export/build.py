@@ -112,7 +112,7 @@ def build_export(
     ``images`` is "none". ``since`` (an earlier export folder, its manifest, or a watermark)
     makes the export incremental: only chains changed after it. ``split_seed`` and the shares
     decide the patient-level splits; keep them fixed across exports so that test stays test.
-    ``include_reports`` adds the cases' report texts to records (free text: not scrubbed).
+    ``include_reports`` adds the cases' report texts to records (as stored: redacted at import).
     """
     plan = make_plan(
         kind=kind, fmt=fmt, images=images, policy=policy, split_seed=split_seed,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from review_db.errors import ValidationError
+from review_db.identifiers import redact
 from review_db.models import Case, Chain, ModelVersion, Step, Study
 from review_db.services.common import check_version, get_or_raise, on_rollback
 from review_db.types import CaseStatus, ChainSource, ChainStatus, StepKind, TaskType
@@ -89,7 +90,11 @@ def create_case(
     external_id: str | None = None,
     is_demo: bool = False,
 ) -> Case:
-    """Create a case (a question about a study). Raises ValidationError for inconsistent input."""
+    """Create a case (a question about a study). Raises ValidationError for inconsistent input.
+
+    A report is stored with anything that looks like an identifier (a full date, a name after a
+    title, a phone number, ...) replaced by ``[REDACTED]`` (:func:`review_db.identifiers.redact`).
+    """
     try:
         task_type = TaskType(task_type)
     except ValueError:
@@ -113,7 +118,7 @@ def create_case(
         question=question.strip(),
         options=[o.strip() for o in options],
         reference_answer=normalise_answer(reference_answer, options),
-        report=report,
+        report=redact(report)[0] if report else report,
         required_reviews=required_reviews,
         priority=priority,
         external_id=external_id,
@@ -138,6 +143,8 @@ def update_case(*, session: Session, case_id: int, expected_version: int, **chan
         changes["reference_answer"] = normalise_answer(
             changes["reference_answer"], changes.get("options", case.options)
         )
+    if changes.get("report"):
+        changes["report"] = redact(changes["report"])[0]
     for key, value in changes.items():
         setattr(case, key, value)
     session.flush()

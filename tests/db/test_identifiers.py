@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from review_db import services
 from review_db.engine import session_scope
 from review_db.errors import ValidationError
-from review_db.identifiers import describe, find_identifiers
-from review_db.models import ChainReview, Step, StepVerdict
+from review_db.identifiers import describe, find_identifiers, redact
+from review_db.models import Case, ChainReview, Step, StepVerdict
 from tests import factories
 from tests.factories import LEASE
 
@@ -168,3 +168,30 @@ def test_identifying_free_text_is_refused_everywhere_and_nothing_is_written(db) 
         assert s.scalar(select(func.count()).select_from(StepVerdict)) == len(chain.steps)
         assert s.scalar(select(func.count()).select_from(ChainReview)) == 0
         assert s.scalar(select(func.count()).select_from(Step).where(Step.author_id.is_not(None))) == 0
+
+
+def test_redact_replaces_each_identifier_and_keeps_the_rest() -> None:
+    text = "Compared with 03/04/2019 (Dr. Smith). No effusion. Call 555-123-4567."
+    redacted, n = redact(text)
+    assert n == 3
+    assert redacted == "Compared with [REDACTED] ([REDACTED]). No effusion. Call [REDACTED]."
+    assert redact("No effusion since 2019.") == ("No effusion since 2019.", 0)
+
+
+def test_reports_are_stored_redacted(db) -> None:
+    with session_scope(db.factory, actor="test") as s:
+        case, _ = factories.case(s)
+        made = services.create_case(
+            session=s,
+            study_id=case.study_id,
+            task_type="binary",
+            question="Is there an effusion?",
+            report="Findings: small left effusion, new since 03/04/2019. Discussed with Dr. Jones.",
+        )
+        made_id, version = made.id, made.version
+    with session_scope(db.factory, actor="test") as s:
+        stored = s.get(Case, made_id).report
+        assert stored == "Findings: small left effusion, new since [REDACTED]. Discussed with [REDACTED]."
+        services.update_case(session=s, case_id=made_id, expected_version=version, report="Seen by Mr Brown.")
+    with db.factory() as s:
+        assert s.get(Case, made_id).report == "Seen by [REDACTED]."
