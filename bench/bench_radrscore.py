@@ -147,7 +147,7 @@ def main() -> int:
         SECTION,
         "",
         f"Command: `python bench/bench_radrscore.py --write`. Measured {time.strftime('%Y-%m-%d')} on "
-        f"{machine()}, torch threads {_threads()}, embeddings in {_dtype(embedder)}, load average "
+        f"{machine()}, torch threads {_threads()}, embeddings in {embedder.model_dtype}, load average "
         f"{os.getloadavg()[0]:.1f} at the start.",
         "",
         "| measure | value | target |",
@@ -181,10 +181,6 @@ def main() -> int:
     if args.write:
         write_section(SECTION, text, keep_notes=True)
     return 0
-
-
-def _dtype(embedder: PhraseEmbedder) -> str:
-    return str(next(embedder.model.parameters()).dtype).removeprefix("torch.")
 
 
 def _threads() -> int:

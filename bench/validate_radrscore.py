@@ -141,7 +141,7 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, ju
         "",
         f"Command: `python bench/validate_radrscore.py --write` ({len(items)} real items of "
         f"`../shared/data/{args.file.name}`; offline judge, {elapsed:.0f} s to score them). "
-        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, embeddings in {judge_dtype(judge)}.",
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, embeddings in {judge.embedder.model_dtype}.",
         "",
         "In-sample (the judge's default settings, which were chosen on these items):",
         "",
@@ -195,7 +195,7 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, ju
         "|---|---:|---:|---|",
     ]
     for cell, row in key["cells"].items():
-        says = "correct" if cell in ("correct option, asserted", "distractor, denied") else "incorrect"
+        says = "correct" if row["key_says_correct"] else "incorrect"
         n, judged = row["n"], row["judged_correct"]
         lines.append(f"| {cell} | {n} | {judged} ({judged / n:.0%}) | {says} |")
     lines += [
@@ -205,10 +205,6 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, ju
         "two factuality scores part by construction.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def judge_dtype(judge: OfflineJudge) -> str:
-    return str(next(judge.embedder.model.parameters()).dtype).removeprefix("torch.")
 
 
 def _settings(config: dict) -> str:

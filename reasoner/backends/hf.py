@@ -137,11 +137,11 @@ def _streamer_class():
                 self.text_queue.put(self.stop_signal)
 
         def _release(self, stamp: float, *, final: bool) -> None:
-            head = self._decode(self.tokens[self._prefix : self._read])
             text = self._decode(self.tokens[self._prefix :])
             self._retry = not final and text.endswith("\ufffd")
             if self._retry:
                 return
+            head = self._decode(self.tokens[self._prefix : self._read])
             self._prefix, self._read = self._read, len(self.tokens)
             self._last_out = time.monotonic()
             if len(text) > len(head):

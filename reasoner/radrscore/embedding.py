@@ -76,6 +76,11 @@ class PhraseEmbedder:
             return self._model
 
     @property
+    def model_dtype(self) -> str:
+        """The dtype the loaded model runs in ("float32", "bfloat16"): what ``dtype`` resolved to."""
+        return str(next(self.model.parameters()).dtype).removeprefix("torch.")
+
+    @property
     def dim(self) -> int:
         return int(self.model.get_embedding_dimension())
 

@@ -243,7 +243,8 @@ def gpt_factuality_vs_answer_key(items: Sequence[Mapping[str, Any]]) -> dict[str
     report does not mention normal. So asserting a correct option's finding or denying a
     distractor's is correct; denying a correct option's finding or asserting a distractor's is
     not. Returns, per cell ("correct option" / "distractor" x "asserted" / "denied"), how many
-    such findings there are and how many GPT-4o counted correct (``precision_res``), and the
+    such findings there are, how many GPT-4o counted correct (``precision_res``) and what the
+    key says of them (``key_says_correct``), and the
     share of all of them where GPT-4o's verdict is the key's. Findings GPT-4o marked "not
     mentioned" are left out (neither asserted nor denied).
     """
@@ -278,7 +279,7 @@ def gpt_factuality_vs_answer_key(items: Sequence[Mapping[str, Any]]) -> dict[str
     names = {True: "correct option", False: "distractor"}, {True: "asserted", False: "denied"}
     return {
         "cells": {
-            f"{names[0][c]}, {names[1][a]}": {"n": n, "judged_correct": j}
+            f"{names[0][c]}, {names[1][a]}": {"n": n, "judged_correct": j, "key_says_correct": c == a}
             for (c, a), (n, j) in sorted(cells.items(), reverse=True)
         },
         "agreement_with_key": agree / total if total else None,

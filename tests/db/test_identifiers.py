@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -101,47 +102,26 @@ def test_identifying_free_text_is_refused_everywhere_and_nothing_is_written(db) 
         _, chain = factories.case(s, required_reviews=1)
         r = factories.user(s)
     first = chain.steps[0].id
-    attempts = [
+    verdict = functools.partial(services.record_verdict, step_id=first)
+    attempts = [  # (what the message names, the service, its own arguments)
         (
             "the corrected step",
-            lambda s: services.record_verdict(
-                session=s,
-                step_id=first,
-                reviewer_id=r.id,
-                verdict="correct",
-                corrected_text="Effusion, unchanged from 03/04/2019.",
-                lease=LEASE,
-            ),
+            verdict,
+            {"verdict": "correct", "corrected_text": "Effusion, unchanged from 03/04/2019."},
         ),
-        (
-            "the comment",
-            lambda s: services.record_verdict(
-                session=s,
-                step_id=first,
-                reviewer_id=r.id,
-                verdict="reject",
-                comment="ask Dr. Jones",
-                lease=LEASE,
-            ),
-        ),
+        ("the comment", verdict, {"verdict": "reject", "comment": "ask Dr. Jones"}),
         (
             "the added step",
-            lambda s: services.add_step(
-                session=s,
-                chain_id=chain.id,
-                reviewer_id=r.id,
-                after_position=0,
-                text="MRN 99812345",
-                lease=LEASE,
-            ),
+            services.add_step,
+            {"chain_id": chain.id, "after_position": 0, "text": "MRN 99812345"},
         ),
     ]
-    for what, attempt in attempts:
+    for what, service, kwargs in attempts:
         with (
             pytest.raises(ValidationError, match=f"{what} seems to hold"),
             session_scope(db.factory, actor="r") as s,
         ):
-            attempt(s)
+            service(session=s, reviewer_id=r.id, lease=LEASE, **kwargs)
     with session_scope(db.factory, actor="r") as s:  # the same texts without the identifiers are fine
         for step in chain.steps:
             services.record_verdict(

@@ -42,10 +42,10 @@ def test_cells_count_gpt_verdicts_against_the_key() -> None:
     out = gpt_factuality_vs_answer_key(items)
     assert out["n"] == 4
     assert out["cells"] == {
-        "correct option, asserted": {"n": 1, "judged_correct": 1},
-        "correct option, denied": {"n": 1, "judged_correct": 1},
-        "distractor, asserted": {"n": 1, "judged_correct": 0},
-        "distractor, denied": {"n": 1, "judged_correct": 1},
+        "correct option, asserted": {"n": 1, "judged_correct": 1, "key_says_correct": True},
+        "correct option, denied": {"n": 1, "judged_correct": 1, "key_says_correct": False},
+        "distractor, asserted": {"n": 1, "judged_correct": 0, "key_says_correct": False},
+        "distractor, denied": {"n": 1, "judged_correct": 1, "key_says_correct": True},
     }
     # agrees on three of four: only the denied correct-option finding was counted correct wrongly
     assert out["agreement_with_key"] == 0.75

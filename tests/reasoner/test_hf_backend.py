@@ -153,9 +153,22 @@ def test_qwen2_5_vl_family_streams(tmp_path):
     assert fin.raw == DEMO_CHAIN and fin.status == "complete"
 
 
-def test_streamer_coalesces_words_but_not_step_boundaries(loaded, monkeypatch):
+def _replay(tokenizer, ids: list[int], mapper=None, *, nested: bool = False) -> list[list]:  # noqa: ANN001
+    """Feed ``ids`` to the streamer one token at a time as generate does ((1,) tensors, or
+    (1, 1) with ``nested``) and return what crosses to the consumer, list by list."""
     import torch
 
+    from reasoner.backends import hf
+
+    streamer = hf._streamer_class()(tokenizer, mapper, skip_special_tokens=True)
+    streamer.next_tokens_are_prompt = False
+    for token in ids:
+        streamer.put(torch.tensor([[token]] if nested else [token]))
+    streamer.end()
+    return list(streamer)
+
+
+def test_streamer_coalesces_words_but_not_step_boundaries(loaded, monkeypatch):
     from reasoner.backends import hf
     from reasoner.events import EventMapper, StepDone, TextDelta
     from reasoner.parsing import StepStream
@@ -165,15 +178,7 @@ def test_streamer_coalesces_words_but_not_step_boundaries(loaded, monkeypatch):
     tokenizer = loaded.processor.tokenizer
     ids = tokenizer.encode(text, add_special_tokens=False)
 
-    def run(mapper=None) -> list[list]:
-        streamer = hf._streamer_class()(tokenizer, mapper, skip_special_tokens=True)
-        streamer.next_tokens_are_prompt = False
-        for token in ids:
-            streamer.put(torch.tensor([[token]]))
-        streamer.end()
-        return list(streamer)
-
-    texts = [t for batch in run() for t, _ in batch]
+    texts = [t for batch in _replay(tokenizer, ids, nested=True) for t, _ in batch]
     assert "".join(texts) == text and len(texts) < len(ids) // 2
     stream = StepStream()
     for chunk in texts:
@@ -185,7 +190,7 @@ def test_streamer_coalesces_words_but_not_step_boundaries(loaded, monkeypatch):
     assert done and done[0].text == "The lungs are clear and well expanded."
     # with a mapper the parser runs in the generating thread and only decisions cross: a list
     # for each finished step and the answer, nothing for text alone
-    batches = run(EventMapper())
+    batches = _replay(tokenizer, ids, EventMapper(), nested=True)
     assert all(any(not isinstance(e, TextDelta) for e in b) for b in batches)
     assert [e.text for b in batches for e in b if isinstance(e, StepDone)] == [
         "The lungs are clear and well expanded.",
@@ -195,18 +200,9 @@ def test_streamer_coalesces_words_but_not_step_boundaries(loaded, monkeypatch):
 
 
 def test_streamer_holds_a_split_multibyte_character(loaded):
-    import torch
-
-    from reasoner.backends import hf
-
     tokenizer = loaded.processor.tokenizer
     text = "Größe 7.5 mm → stable. Ödem ✓."
     ids = tokenizer.encode(text, add_special_tokens=False)
-    streamer = hf._streamer_class()(tokenizer, skip_special_tokens=True)
-    streamer.next_tokens_are_prompt = False
-    for token in ids:
-        streamer.put(torch.tensor([token]))
-    streamer.end()
-    texts = [t for batch in streamer for t, _ in batch]
+    texts = [t for batch in _replay(tokenizer, ids) for t, _ in batch]
     assert "".join(texts) == tokenizer.decode(ids, skip_special_tokens=True)
     assert not any("\ufffd" in t for t in texts)
