@@ -49,8 +49,10 @@ from reasoner.radrscore.validation import (  # noqa: E402
     cross_validate,
     format_table,
     gpt_factuality_vs_answer_key,
+    gpt_recall_of_its_own_matches,
     judge_items,
     matcher_on_gpt_findings,
+    split_half_reliability,
 )
 
 SECTION = "## RadRScore validation (issue 7)"
@@ -109,7 +111,11 @@ def main() -> int:
     ceiling = matcher_on_gpt_findings(items, judge)
     baseline = correctness_baseline(items)
     key = gpt_factuality_vs_answer_key(items)
-    text = report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, judge)
+    own = gpt_recall_of_its_own_matches(items, judge.embedder)
+    own["reliability"] = {
+        name: split_half_reliability(items, name) for name in ("completeness", "factuality")
+    }
+    text = report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, own, judge)
     print(text)
     if args.json:
         payload = {
@@ -119,6 +125,7 @@ def main() -> int:
             "correctness_baseline": baseline,
             "matcher_on_gpt_findings": ceiling,
             "gpt_factuality_vs_answer_key": key,
+            "gpt_recall_of_its_own_matches": own,
         }
         args.json.write_text(json.dumps(payload, indent=2, default=str))
     if args.write:
@@ -133,7 +140,7 @@ def ablate(items: list[dict], judge: OfflineJudge, overrides: dict) -> dict[str,
     return {name: table[name]["spearman"] for name in COMPONENTS}
 
 
-def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, judge) -> str:
+def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, own, judge) -> str:
     """The Markdown section: tables, then the diagnostics."""
     any_cv = next(iter(cv.values()))
     lines = [
@@ -143,7 +150,8 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, ju
         f"`../shared/data/{args.file.name}`; offline judge, {elapsed:.0f} s to score them). "
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, embeddings in {judge.embedder.model_dtype}.",
         "",
-        "In-sample (the judge's default settings, which were chosen on these items):",
+        "In-sample (the judge's default settings, which were chosen on these items; the interval is a "
+        "paired bootstrap of the items, 2,000 resamples):",
         "",
         format_table(table),
         "",
@@ -203,7 +211,46 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, ju
         f"GPT-4o's verdict is the key's for {key['agreement_with_key']:.0%} of these {key['n']} findings. "
         "The offline judge follows the key on them (`answer_key=True`), so where GPT-4o does not, the "
         "two factuality scores part by construction.",
+        "",
+        "Diagnostic: how consistently GPT-4o recalls by its own findings. For each reference finding "
+        "GPT-4o extracted, its closest model finding GPT-4o extracted (cosine of the two observation "
+        "texts), and whether GPT-4o recalled it:",
+        "",
+        "| cosine | same polarity: n | recalled | opposite polarity: n | recalled |",
+        "|---|---:|---:|---:|---:|",
     ]
+    lows = sorted({b["low"] for b in own["bands"]})
+    for low in lows:
+        cells = []
+        for same in (True, False):
+            row = next((b for b in own["bands"] if b["low"] == low and b["same_status"] == same), None)
+            cells += [str(row["n"]), f"{row['recalled'] / row['n']:.0%}"] if row else ["0", "-"]
+        lines.append(f"| {low:.1f}-{low + 0.1:.1f} | " + " | ".join(cells) + " |")
+    top = own["near_identical"]
+    if top["n"]:
+        lines += [
+            "",
+            f"Of the {top['n']} reference findings whose counterpart GPT-4o worded near-identically "
+            f"(cosine >= 0.9) with the same polarity, GPT-4o recalled {top['rate']:.0%}: a pair no "
+            "extractor or matcher can get wrong is missed about one time in "
+            f"{1 / max(1e-9, 1 - top['rate']):.0f}. Its completeness verdicts are that noisy before "
+            "any judge's own errors.",
+        ]
+    lines += [
+        "",
+        "Diagnostic: how reproducible GPT-4o's scores are from its own verdicts (split-half: each item's "
+        "findings split in two at random, the Spearman of the halves' verdict rates across items, "
+        "500 splits, stepped up by Spearman-Brown; the square root of that reliability approximates "
+        "the highest correlation any judge can reach with the score):",
+        "",
+        "| score | split-half rho | reliability | ceiling | offline judge in-sample | cross-validated |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, rel in own["reliability"].items():
+        lines.append(
+            f"| {name} | {rel['split_half']:.3f} | {rel['reliability']:.3f} | {rel['ceiling']:.2f} | "
+            f"{table[name]['spearman']:.3f} | {cv[name]['cv_rho']:.3f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from reasoner.radrscore.answerkey import reference_letters
+from reasoner.radrscore.embedding import PhraseEmbedder
 from reasoner.radrscore.evalfile import paper_scores, sample_from_item
 from reasoner.radrscore.extract import core_phrase, laterality
 from reasoner.radrscore.judge import Judge
@@ -38,8 +39,33 @@ def judge_items(items: Sequence[Mapping[str, Any]], judge: Judge) -> list[Sample
     return [sample_score(j) for j in judge.judge(samples)]
 
 
+def spearman_interval(
+    x: Sequence[float], y: Sequence[float], *, level: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """A paired bootstrap (percentile) interval for Spearman's rho of ``x`` and ``y``.
+
+    Items are resampled with replacement; a resample where either side is constant (rho
+    undefined) is left out. With 102 items an interval is about +-0.15 wide: what a figure on
+    these items can and cannot tell apart.
+    """
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    rng = np.random.default_rng(seed)
+    rhos = []
+    for _ in range(resamples):
+        pick = rng.integers(0, len(a), len(a))
+        if np.ptp(a[pick]) > 0 and np.ptp(b[pick]) > 0:
+            rhos.append(spearmanr(a[pick], b[pick])[0])
+    if not rhos:
+        return (float("nan"), float("nan"))
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(rhos, [tail, 100 - tail])
+    return (float(low), float(high))
+
+
 def compare(items: Sequence[Mapping[str, Any]], scores: Sequence[SampleScore]) -> dict[str, dict]:
-    """Per component: ``n`` pairs, ``spearman``, ``p_value``, ``mad`` and both means.
+    """Per component: ``n`` pairs, ``spearman``, ``p_value``, ``ci95``, ``mad`` and both means.
+
+    ``ci95`` is a paired bootstrap interval of the Spearman (:func:`spearman_interval`).
 
     Only items where both the paper's and the judge's score are defined enter a component.
     """
@@ -57,6 +83,7 @@ def compare(items: Sequence[Mapping[str, Any]], scores: Sequence[SampleScore]) -
             row.update(
                 spearman=float(rho),
                 p_value=float(p_value),
+                ci95=spearman_interval(paper, ours),
                 mad=sum(abs(a - b) for a, b in pairs) / len(pairs),
                 paper_mean=sum(paper) / len(paper),
                 judge_mean=sum(ours) / len(ours),
@@ -230,6 +257,109 @@ def matcher_on_gpt_findings(items: Sequence[Mapping[str, Any]], judge: OfflineJu
     }
 
 
+def gpt_recall_of_its_own_matches(
+    items: Sequence[Mapping[str, Any]], embedder: PhraseEmbedder, *, band: float = 0.1
+) -> dict[str, Any]:
+    """Diagnostic: how consistently GPT-4o's recall verdicts follow its own extracted findings.
+
+    For each reference finding GPT-4o extracted (``gt_key_finding``), its closest model finding
+    GPT-4o extracted (``pred_key_finding``; cosine of the observation texts' embeddings) and
+    whether GPT-4o recalled it (``recall_res``). Findings are binned by that cosine (``band``
+    wide) and by whether the two statuses share polarity. A consistent judge recalls every
+    reference finding whose counterpart is worded near-identically: the recall rate of the top
+    band (cosine >= 0.9, same polarity) is what this reference judge does on the pairs no
+    extractor or matcher can get wrong. Returns ``{"bands": [{"low", "same_status", "n",
+    "recalled"}...], "near_identical": {"n", "recalled", "rate"}}``.
+    """
+    counts: dict[tuple[float, bool], list[int]] = {}
+    for item in items:
+        reference, model = gpt_findings(item, "gt_key_finding"), gpt_findings(item, "pred_key_finding")
+        if not reference or not model:
+            continue
+        recalled = {
+            str(r.get("observation"))
+            for r in (item.get("recall_res") or {}).get("recalled_findings") or []
+            if isinstance(r, Mapping)
+        }
+        left = embedder.encode([f.observation.lower() for f in reference])
+        right = embedder.encode([f.observation.lower() for f in model])
+        sim = left @ right.T
+        for i, finding in enumerate(reference):
+            k = int(sim[i].argmax())
+            low = round(float(min(np.floor(float(sim[i, k]) / band) * band, 1 - band)), 6)
+            cell = counts.setdefault((low, finding.status.positive == model[k].status.positive), [0, 0])
+            cell[0] += 1
+            cell[1] += finding.observation in recalled
+    bands = [
+        {"low": low, "same_status": same, "n": n, "recalled": r}
+        for (low, same), (n, r) in sorted(counts.items())
+    ]
+    top = [b for b in bands if b["same_status"] and b["low"] >= 0.9 - 1e-9]
+    n, r = sum(b["n"] for b in top), sum(b["recalled"] for b in top)
+    return {"bands": bands, "near_identical": {"n": n, "recalled": r, "rate": r / n if n else None}}
+
+
+def gpt_verdicts(item: Mapping[str, Any], component: str) -> list[bool]:
+    """GPT-4o's per-finding verdicts behind one score of an item, in its findings' order.
+
+    completeness: for each of its reference findings (``gt_key_finding``), whether ``recall_res``
+    lists it as recalled; factuality: for each of its model findings (``pred_key_finding``),
+    whether ``precision_res`` lists it as correct. (The released evaluator divides the stored
+    counts; on the 102 real items they equal the lists' lengths but for one item.)
+    """
+    if component == "completeness":
+        found, verdict_key, listed = "gt_key_finding", "recall_res", "recalled_findings"
+    elif component == "factuality":
+        found, verdict_key, listed = "pred_key_finding", "precision_res", "correct_steps"
+    else:
+        raise ValueError(
+            f"GPT-4o gives per-finding verdicts for completeness and factuality, not {component!r}"
+        )
+    rows = [r for r in (item.get(found) or {}).get("key_conclusion") or [] if isinstance(r, Mapping)]
+    judged = {
+        _plain(str(r.get("observation", "")))
+        for r in (item.get(verdict_key) or {}).get(listed) or []
+        if isinstance(r, Mapping)
+    }
+    return [_plain(str(r.get("observation", ""))) in judged for r in rows]
+
+
+def split_half_reliability(
+    items: Sequence[Mapping[str, Any]], component: str, *, repeats: int = 500, seed: int = 0
+) -> dict[str, float]:
+    """How reproducible GPT-4o's score is from its own per-finding verdicts (classical test theory).
+
+    Each item's findings are split at random into two halves; the Spearman of the two halves'
+    verdict rates across items, averaged over ``repeats`` splits, is stepped up to the full
+    length by the Spearman-Brown formula (``reliability`` = 2r / (1 + r)). The square root of the
+    reliability (``ceiling``) approximates the highest correlation any judge can reach with these
+    scores: the part of them that does not reproduce within an item cannot be predicted.
+    Items with fewer than two findings are left out (``n``).
+    """
+    verdicts = [np.asarray(gpt_verdicts(item, component), dtype=float) for item in items]
+    verdicts = [v for v in verdicts if len(v) >= 2]
+    if len(verdicts) < 3:
+        return {
+            "n": len(verdicts),
+            "split_half": float("nan"),
+            "reliability": float("nan"),
+            "ceiling": float("nan"),
+        }
+    rng = np.random.default_rng(seed)
+    halves = []
+    for _ in range(repeats):
+        first, second = [], []
+        for v in verdicts:
+            order = rng.permutation(len(v))
+            first.append(v[order[: len(v) // 2]].mean())
+            second.append(v[order[len(v) // 2 :]].mean())
+        halves.append(_rho(np.array(first), np.array(second)))
+    r = float(np.nanmean(halves))
+    reliability = 2 * r / (1 + r) if r > -1 else float("nan")
+    ceiling = float(np.sqrt(reliability)) if reliability >= 0 else float("nan")
+    return {"n": len(verdicts), "split_half": r, "reliability": reliability, "ceiling": ceiling}
+
+
 def _plain(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
 
@@ -290,15 +420,16 @@ def gpt_factuality_vs_answer_key(items: Sequence[Mapping[str, Any]]) -> dict[str
 def format_table(table: Mapping[str, Mapping[str, Any]]) -> str:
     """A Markdown table of :func:`compare`'s result."""
     lines = [
-        "| score | n | Spearman | p | mean abs diff | GPT-4o mean | offline mean |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| score | n | Spearman | 95% interval | p | mean abs diff | GPT-4o mean | offline mean |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in table.items():
         if "spearman" not in row:
-            lines.append(f"| {name} | {row['n']} | - | - | - | - | - |")
+            lines.append(f"| {name} | {row['n']} | - | - | - | - | - | - |")
             continue
         lines.append(
-            f"| {name} | {row['n']} | {row['spearman']:.3f} | {row['p_value']:.1e} | {row['mad']:.3f} | "
+            f"| {name} | {row['n']} | {row['spearman']:.3f} | {row['ci95'][0]:.2f}-{row['ci95'][1]:.2f} | "
+            f"{row['p_value']:.1e} | {row['mad']:.3f} | "
             f"{row['paper_mean']:.3f} | {row['judge_mean']:.3f} |"
         )
     return "\n".join(lines)
