@@ -50,6 +50,7 @@ from reasoner.radrscore.validation import (  # noqa: E402
     format_table,
     gpt_factuality_vs_answer_key,
     gpt_recall_of_its_own_matches,
+    gpt_rule_use,
     judge_items,
     matcher_on_gpt_findings,
     split_half_reliability,
@@ -112,6 +113,7 @@ def main() -> int:
     baseline = correctness_baseline(items)
     key = gpt_factuality_vs_answer_key(items)
     own = gpt_recall_of_its_own_matches(items, judge.embedder)
+    own["rule_use"] = rule_use_table(items, scores)
     own["reliability"] = {
         name: split_half_reliability(items, name) for name in ("completeness", "factuality")
     }
@@ -131,6 +133,31 @@ def main() -> int:
     if args.write:
         write_section(SECTION, text, keep_notes=True)
     return 0
+
+
+def rule_use_table(items: list[dict], scores: list) -> dict[str, dict]:
+    """Factuality agreement within the items grouped by whether GPT-4o's call applied its rule."""
+    verdicts = gpt_rule_use(items)
+    groups: dict[str, list[int]] = {"follows": [], "ignores": [], "mixed": [], "undecided": []}
+    for index in range(len(items)):
+        groups[verdicts.get(index, "undecided")].append(index)
+    out = {}
+    for name, indices in groups.items():
+        pairs = [
+            (paper_scores(items[i])["factuality"], scores[i].factuality)
+            for i in indices
+            if paper_scores(items[i])["factuality"] is not None and scores[i].factuality is not None
+        ]
+        row: dict = {"n": len(pairs)}
+        if len(pairs) >= 3:
+            paper, ours = zip(*pairs, strict=True)
+            row.update(
+                spearman=float(spearmanr(paper, ours)[0]),
+                paper_mean=sum(paper) / len(paper),
+                judge_mean=sum(ours) / len(ours),
+            )
+        out[name] = row
+    return out
 
 
 def ablate(items: list[dict], judge: OfflineJudge, overrides: dict) -> dict[str, float]:
@@ -236,12 +263,52 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, ow
             f"{1 / max(1e-9, 1 - top['rate']):.0f}. Its completeness verdicts are that noisy before "
             "any judge's own errors.",
         ]
+    labels = {
+        "follows": "counted >= 80% of them correct (applied the rule)",
+        "ignores": "counted <= 20% of them correct (ignored the rule)",
+        "mixed": "in between",
+        "undecided": "fewer than 3 such denials",
+    }
+    lines += [
+        "",
+        "Diagnostic: does GPT-4o's factuality call apply its prompt's own rule (what the report does not "
+        "mention is normal)? Per item, GPT-4o's verdicts on the model's denials of a distractor's "
+        "findings (worded exactly as the option's item; correct by that rule), and the offline judge's "
+        "factuality within each group:",
+        "",
+        "| GPT-4o, on the item's denials of distractor findings | items | GPT-4o mean | offline mean "
+        "| Spearman |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, row in own["rule_use"].items():
+        if "spearman" in row:
+            lines.append(
+                f"| {labels[name]} | {row['n']} | {row['paper_mean']:.3f} | {row['judge_mean']:.3f} | "
+                f"{row['spearman']:.3f} |"
+            )
+        else:
+            lines.append(f"| {labels[name]} | {row['n']} | - | - | - |")
+    use = gpt_rule_use(items)
+    decided = [i for i, v in use.items() if v != "mixed"]
+    ignored = [i for i in decided if use[i] == "ignores"]
+    wrong = [i for i in decided if not answer_correct(model_answer(items[i]), items[i].get("answer"))]
+    lines += [
+        "",
+        f"GPT-4o's calls are all-or-nothing here: in {len(decided)} of the {len(use)} "
+        "items it applied the rule to (nearly) every such denial or to none. Where it applied it, the "
+        "offline judge agrees with its factuality closely; where it did not, the two disagree by "
+        "construction. Which calls ignore the rule leans on the answer without being decided by it: "
+        f"{len(set(ignored) & set(wrong))} of the {len(wrong)} such items with a wrong answer and "
+        f"{len(set(ignored) - set(wrong))} of the {len(decided) - len(wrong)} with a right one.",
+    ]
     lines += [
         "",
         "Diagnostic: how reproducible GPT-4o's scores are from its own verdicts (split-half: each item's "
         "findings split in two at random, the Spearman of the halves' verdict rates across items, "
         "500 splits, stepped up by Spearman-Brown; the square root of that reliability approximates "
-        "the highest correlation any judge can reach with the score):",
+        "the highest correlation any judge can reach with the score; a per-call habit such as the one "
+        "above makes an item's verdicts agree with each other, so it counts as reproducible here although "
+        "a second call need not repeat it: only re-running GPT-4o would measure that):",
         "",
         "| score | split-half rho | reliability | ceiling | offline judge in-sample | cross-validated |",
         "|---|---:|---:|---:|---:|---:|",

@@ -364,6 +364,56 @@ def _plain(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
 
 
+def _key_decided(item: Mapping[str, Any]) -> list[tuple[bool, bool, bool]]:
+    """GPT-4o's model findings worded exactly as an option's item, with a status the key decides.
+
+    One ``(in the correct option, asserted, GPT-4o counted it correct)`` per such finding; none
+    where the item names no reference answer. Findings GPT-4o marked "not mentioned" are left
+    out (neither asserted nor denied).
+    """
+    sample = sample_from_item(item)[0]
+    chosen = reference_letters(sample)
+    if not chosen:
+        return []
+    owner: dict[str, bool] = {}
+    for letter, text in sample.options:
+        for part in text.split(","):
+            owner.setdefault(_plain(part), letter in chosen)
+    judged = {
+        _plain(str(row.get("observation", "")))
+        for row in (item.get("precision_res") or {}).get("correct_steps") or []
+        if isinstance(row, Mapping)
+    }
+    out = []
+    for row in (item.get("pred_key_finding") or {}).get("key_conclusion") or []:
+        if not isinstance(row, Mapping) or "mention" in str(row.get("status", "")).lower():
+            continue
+        text = _plain(str(row.get("observation", "")))
+        if text in owner:
+            out.append((owner[text], status_from_text(str(row.get("status"))).positive, text in judged))
+    return out
+
+
+def gpt_rule_use(items: Sequence[Mapping[str, Any]], *, min_findings: int = 3) -> dict[int, str]:
+    """Diagnostic: per item, whether GPT-4o's factuality call applied the prompt's own rule.
+
+    The paper's precision prompt says what the report does not mention is normal, so a model
+    that denies a distractor's finding (taken from another report) is correct. Per item with at
+    least ``min_findings`` such denials (GPT-4o's wording matching an option's item exactly,
+    :func:`_key_decided`): ``"follows"`` when GPT-4o counted at least 80% of them correct,
+    ``"ignores"`` when at most 20%, else ``"mixed"``. Returns ``{item index: verdict}``.
+    """
+    out = {}
+    for index, item in enumerate(items):
+        denials = [
+            judged for in_answer, asserted, judged in _key_decided(item) if not in_answer and not asserted
+        ]
+        if len(denials) >= min_findings:
+            share = sum(denials) / len(denials)
+            out[index] = "follows" if share >= 0.8 else "ignores" if share <= 0.2 else "mixed"
+    return out
+
+
 def gpt_factuality_vs_answer_key(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Diagnostic: GPT-4o's factuality verdicts on the findings the answer key decides.
 
@@ -380,29 +430,10 @@ def gpt_factuality_vs_answer_key(items: Sequence[Mapping[str, Any]]) -> dict[str
     """
     cells: dict[tuple[bool, bool], list[int]] = {}  # (correct option, asserted) -> [n, judged correct]
     for item in items:
-        sample = sample_from_item(item)[0]
-        chosen = reference_letters(sample)
-        if not chosen:
-            continue
-        owner = {}
-        for letter, text in sample.options:
-            for part in text.split(","):
-                owner.setdefault(_plain(part), letter in chosen)
-        judged = {
-            _plain(str(row.get("observation", "")))
-            for row in (item.get("precision_res") or {}).get("correct_steps") or []
-            if isinstance(row, Mapping)
-        }
-        for row in (item.get("pred_key_finding") or {}).get("key_conclusion") or []:
-            if not isinstance(row, Mapping) or "mention" in str(row.get("status", "")).lower():
-                continue
-            text = _plain(str(row.get("observation", "")))
-            if text in owner:
-                counts = cells.setdefault(
-                    (owner[text], status_from_text(str(row.get("status"))).positive), [0, 0]
-                )
-                counts[0] += 1
-                counts[1] += text in judged
+        for in_answer, asserted, judged in _key_decided(item):
+            counts = cells.setdefault((in_answer, asserted), [0, 0])
+            counts[0] += 1
+            counts[1] += judged
     # the key calls a finding correct when it is asserted exactly when its option is the answer
     agree = sum(j if correct == asserted else n - j for (correct, asserted), (n, j) in cells.items())
     total = sum(n for n, _ in cells.values())

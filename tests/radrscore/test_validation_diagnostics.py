@@ -9,6 +9,7 @@ from scipy.stats import spearmanr
 from reasoner.radrscore.validation import (
     gpt_factuality_vs_answer_key,
     gpt_recall_of_its_own_matches,
+    gpt_rule_use,
     gpt_verdicts,
     spearman_interval,
     split_half_reliability,
@@ -59,6 +60,33 @@ def test_cells_count_gpt_verdicts_against_the_key() -> None:
     }
     # agrees on three of four: only the denied correct-option finding was counted correct wrongly
     assert out["agreement_with_key"] == 0.75
+
+
+QUESTION_4 = (
+    "Which findings are in this chest X-ray? Options:\n"
+    "A) cardiomegaly, tortuous aorta\n"
+    "B) pleural effusion, pneumothorax, scoliosis\n"
+    "C) lung nodule, rib fracture\n"
+    "Let's think step by step."
+)
+DISTRACTORS = ("pleural effusion", "pneumothorax", "scoliosis", "lung nodule")
+
+
+def test_rule_use_sorts_items_by_gpt_verdicts_on_denied_distractors() -> None:
+    def with_denials(judged: list[bool], **extra) -> dict:
+        rows = [(name, "not present", ok) for name, ok in zip(DISTRACTORS, judged, strict=False)]
+        return {**item([("cardiomegaly", "confirmed", True), *rows]), "question": QUESTION_4, **extra}
+
+    items = [
+        with_denials([True, True, True, True]),  # the rule applied to every denial
+        with_denials([False, False, False, False]),  # to none
+        with_denials([True, False, True, False]),  # half
+        with_denials([True, True]),  # two denials only: too few to tell
+        with_denials([False, False, False], answer="no letter"),  # no key: nothing decided
+        {**item([("pleural effusion", "confirmed", False)] * 3), "question": QUESTION_4},  # assertions
+    ]
+    assert gpt_rule_use(items) == {0: "follows", 1: "ignores", 2: "mixed"}
+    assert gpt_rule_use(items, min_findings=2) == {0: "follows", 1: "ignores", 2: "mixed", 3: "follows"}
 
 
 def test_no_decidable_findings_is_none_not_a_division_by_zero() -> None:
