@@ -112,12 +112,12 @@ def main() -> int:
     ceiling = matcher_on_gpt_findings(items, judge)
     baseline = correctness_baseline(items)
     key = gpt_factuality_vs_answer_key(items)
-    own = gpt_recall_of_its_own_matches(items, judge.embedder)
-    own["rule_use"] = rule_use_table(items, scores)
-    own["reliability"] = {
-        name: split_half_reliability(items, name) for name in ("completeness", "factuality")
+    noise = {
+        "own_matches": gpt_recall_of_its_own_matches(items, judge.embedder),
+        "rule_use": rule_use_table(items, scores),
+        "reliability": {name: split_half_reliability(items, name) for name in ("completeness", "factuality")},
     }
-    text = report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, own, judge)
+    text = report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, noise, judge)
     print(text)
     if args.json:
         payload = {
@@ -127,7 +127,9 @@ def main() -> int:
             "correctness_baseline": baseline,
             "matcher_on_gpt_findings": ceiling,
             "gpt_factuality_vs_answer_key": key,
-            "gpt_recall_of_its_own_matches": own,
+            "gpt_recall_of_its_own_matches": noise["own_matches"],
+            "gpt_rule_use": noise["rule_use"],
+            "split_half_reliability": noise["reliability"],
         }
         args.json.write_text(json.dumps(payload, indent=2, default=str))
     if args.write:
@@ -136,38 +138,31 @@ def main() -> int:
 
 
 def rule_use_table(items: list[dict], scores: list) -> dict[str, dict]:
-    """Factuality agreement within the items grouped by whether GPT-4o's call applied its rule."""
+    """Factuality agreement within the items grouped by whether GPT-4o's call applied its rule.
+
+    Per group (:func:`gpt_rule_use`'s verdicts, plus "undecided"): :func:`compare`'s factuality
+    row, the number of ``items`` and how many of them have a ``wrong_answer``.
+    """
     verdicts = gpt_rule_use(items)
     groups: dict[str, list[int]] = {"follows": [], "ignores": [], "mixed": [], "undecided": []}
     for index in range(len(items)):
         groups[verdicts.get(index, "undecided")].append(index)
     out = {}
     for name, indices in groups.items():
-        pairs = [
-            (paper_scores(items[i])["factuality"], scores[i].factuality)
-            for i in indices
-            if paper_scores(items[i])["factuality"] is not None and scores[i].factuality is not None
-        ]
-        row: dict = {"n": len(pairs)}
-        if len(pairs) >= 3:
-            paper, ours = zip(*pairs, strict=True)
-            row.update(
-                spearman=float(spearmanr(paper, ours)[0]),
-                paper_mean=sum(paper) / len(paper),
-                judge_mean=sum(ours) / len(ours),
-            )
-        out[name] = row
+        row = compare([items[i] for i in indices], [scores[i] for i in indices], interval=False)
+        wrong = sum(not answer_correct(model_answer(items[i]), items[i].get("answer")) for i in indices)
+        out[name] = {**row["factuality"], "items": len(indices), "wrong_answer": wrong}
     return out
 
 
 def ablate(items: list[dict], judge: OfflineJudge, overrides: dict) -> dict[str, float]:
     """In-sample Spearman per component of the judge with ``overrides`` applied."""
     variant = OfflineJudge(embedder=judge.embedder, config=replace(OfflineJudgeConfig(), **overrides))
-    table = compare(items, judge_items(items, variant))
+    table = compare(items, judge_items(items, variant), interval=False)
     return {name: table[name]["spearman"] for name in COMPONENTS}
 
 
-def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, own, judge) -> str:
+def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, noise, judge) -> str:
     """The Markdown section: tables, then the diagnostics."""
     any_cv = next(iter(cv.values()))
     lines = [
@@ -246,6 +241,7 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, ow
         "| cosine | same polarity: n | recalled | opposite polarity: n | recalled |",
         "|---|---:|---:|---:|---:|",
     ]
+    own = noise["own_matches"]
     lows = sorted({b["low"] for b in own["bands"]})
     for low in lows:
         cells = []
@@ -280,7 +276,8 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, ow
         "| Spearman |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, row in own["rule_use"].items():
+    groups = noise["rule_use"]
+    for name, row in groups.items():
         if "spearman" in row:
             lines.append(
                 f"| {labels[name]} | {row['n']} | {row['paper_mean']:.3f} | {row['judge_mean']:.3f} | "
@@ -288,18 +285,17 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, ow
             )
         else:
             lines.append(f"| {labels[name]} | {row['n']} | - | - | - |")
-    use = gpt_rule_use(items)
-    decided = [i for i, v in use.items() if v != "mixed"]
-    ignored = [i for i in decided if use[i] == "ignores"]
-    wrong = [i for i in decided if not answer_correct(model_answer(items[i]), items[i].get("answer"))]
+    follows, ignores = groups["follows"], groups["ignores"]
+    decided = follows["items"] + ignores["items"]
+    wrong = follows["wrong_answer"] + ignores["wrong_answer"]
     lines += [
         "",
-        f"GPT-4o's calls are all-or-nothing here: in {len(decided)} of the {len(use)} "
+        f"GPT-4o's calls are all-or-nothing here: in {decided} of the {decided + groups['mixed']['items']} "
         "items it applied the rule to (nearly) every such denial or to none. Where it applied it, the "
         "offline judge agrees with its factuality closely; where it did not, the two disagree by "
         "construction. Which calls ignore the rule leans on the answer without being decided by it: "
-        f"{len(set(ignored) & set(wrong))} of the {len(wrong)} such items with a wrong answer and "
-        f"{len(set(ignored) - set(wrong))} of the {len(decided) - len(wrong)} with a right one.",
+        f"{ignores['wrong_answer']} of the {wrong} such items with a wrong answer and "
+        f"{ignores['items'] - ignores['wrong_answer']} of the {decided - wrong} with a right one.",
     ]
     lines += [
         "",
@@ -313,7 +309,7 @@ def report(args, items, elapsed, table, cv, ablation, baseline, ceiling, key, ow
         "| score | split-half rho | reliability | ceiling | offline judge in-sample | cross-validated |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for name, rel in own["reliability"].items():
+    for name, rel in noise["reliability"].items():
         lines.append(
             f"| {name} | {rel['split_half']:.3f} | {rel['reliability']:.3f} | {rel['ceiling']:.2f} | "
             f"{table[name]['spearman']:.3f} | {cv[name]['cv_rho']:.3f} |"

@@ -62,10 +62,13 @@ def spearman_interval(
     return (float(low), float(high))
 
 
-def compare(items: Sequence[Mapping[str, Any]], scores: Sequence[SampleScore]) -> dict[str, dict]:
+def compare(
+    items: Sequence[Mapping[str, Any]], scores: Sequence[SampleScore], *, interval: bool = True
+) -> dict[str, dict]:
     """Per component: ``n`` pairs, ``spearman``, ``p_value``, ``ci95``, ``mad`` and both means.
 
-    ``ci95`` is a paired bootstrap interval of the Spearman (:func:`spearman_interval`).
+    ``ci95`` is a paired bootstrap interval of the Spearman (:func:`spearman_interval`); with
+    ``interval=False`` it is left out (2,000 resamples a component, not needed for every table).
 
     Only items where both the paper's and the judge's score are defined enter a component.
     """
@@ -83,11 +86,12 @@ def compare(items: Sequence[Mapping[str, Any]], scores: Sequence[SampleScore]) -
             row.update(
                 spearman=float(rho),
                 p_value=float(p_value),
-                ci95=spearman_interval(paper, ours),
                 mad=sum(abs(a - b) for a, b in pairs) / len(pairs),
                 paper_mean=sum(paper) / len(paper),
                 judge_mean=sum(ours) / len(ours),
             )
+            if interval:
+                row["ci95"] = spearman_interval(paper, ours)
         table[name] = row
     return table
 
@@ -238,11 +242,7 @@ def matcher_on_gpt_findings(items: Sequence[Mapping[str, Any]], judge: OfflineJu
         paper.append(target)
         aware.append(float(match.any(axis=1).mean()))
         blind.append(float(judge.same_topic(reference, model).any(axis=1).mean()))
-        recalled = {
-            str(r.get("observation"))
-            for r in (item.get("recall_res") or {}).get("recalled_findings") or []
-            if isinstance(r, Mapping)
-        }
+        recalled = {str(r.get("observation")) for r in _listed(item, "completeness")}
         for i, finding in enumerate(reference):  # the counterpart's status, and GPT-4o's verdict
             if match[i].any() or conflict[i].any():
                 kind = "same" if match[i].any() else "opposite"
@@ -276,11 +276,7 @@ def gpt_recall_of_its_own_matches(
         reference, model = gpt_findings(item, "gt_key_finding"), gpt_findings(item, "pred_key_finding")
         if not reference or not model:
             continue
-        recalled = {
-            str(r.get("observation"))
-            for r in (item.get("recall_res") or {}).get("recalled_findings") or []
-            if isinstance(r, Mapping)
-        }
+        recalled = {str(r.get("observation")) for r in _listed(item, "completeness")}
         left = embedder.encode([f.observation.lower() for f in reference])
         right = embedder.encode([f.observation.lower() for f in model])
         sim = left @ right.T
@@ -299,6 +295,25 @@ def gpt_recall_of_its_own_matches(
     return {"bands": bands, "near_identical": {"n": n, "recalled": r, "rate": r / n if n else None}}
 
 
+# Per score GPT-4o gives per-finding verdicts for: where its findings are, and where it lists the
+# ones it counted (recalled, correct).
+_FINDINGS = {"completeness": "gt_key_finding", "factuality": "pred_key_finding"}
+_LISTED = {
+    "completeness": ("recall_res", "recalled_findings"),
+    "factuality": ("precision_res", "correct_steps"),
+}
+
+
+def _listed(item: Mapping[str, Any], component: str) -> list[Mapping]:
+    """The findings GPT-4o listed as recalled (completeness) or correct (factuality), as stored."""
+    if component not in _LISTED:
+        raise ValueError(
+            f"GPT-4o gives per-finding verdicts for completeness and factuality, not {component!r}"
+        )
+    verdict_key, field = _LISTED[component]
+    return [r for r in (item.get(verdict_key) or {}).get(field) or [] if isinstance(r, Mapping)]
+
+
 def gpt_verdicts(item: Mapping[str, Any], component: str) -> list[bool]:
     """GPT-4o's per-finding verdicts behind one score of an item, in its findings' order.
 
@@ -307,20 +322,12 @@ def gpt_verdicts(item: Mapping[str, Any], component: str) -> list[bool]:
     whether ``precision_res`` lists it as correct. (The released evaluator divides the stored
     counts; on the 102 real items they equal the lists' lengths but for one item.)
     """
-    if component == "completeness":
-        found, verdict_key, listed = "gt_key_finding", "recall_res", "recalled_findings"
-    elif component == "factuality":
-        found, verdict_key, listed = "pred_key_finding", "precision_res", "correct_steps"
-    else:
-        raise ValueError(
-            f"GPT-4o gives per-finding verdicts for completeness and factuality, not {component!r}"
-        )
-    rows = [r for r in (item.get(found) or {}).get("key_conclusion") or [] if isinstance(r, Mapping)]
-    judged = {
-        _plain(str(r.get("observation", "")))
-        for r in (item.get(verdict_key) or {}).get(listed) or []
+    judged = {_plain(str(r.get("observation", ""))) for r in _listed(item, component)}  # checks it
+    rows = [
+        r
+        for r in (item.get(_FINDINGS[component]) or {}).get("key_conclusion") or []
         if isinstance(r, Mapping)
-    }
+    ]
     return [_plain(str(r.get("observation", ""))) in judged for r in rows]
 
 
@@ -379,11 +386,7 @@ def _key_decided(item: Mapping[str, Any]) -> list[tuple[bool, bool, bool]]:
     for letter, text in sample.options:
         for part in text.split(","):
             owner.setdefault(_plain(part), letter in chosen)
-    judged = {
-        _plain(str(row.get("observation", "")))
-        for row in (item.get("precision_res") or {}).get("correct_steps") or []
-        if isinstance(row, Mapping)
-    }
+    judged = {_plain(str(row.get("observation", ""))) for row in _listed(item, "factuality")}
     out = []
     for row in (item.get("pred_key_finding") or {}).get("key_conclusion") or []:
         if not isinstance(row, Mapping) or "mention" in str(row.get("status", "")).lower():
