@@ -20,6 +20,14 @@ LICENCE_NOTE = (
     "outside the institution. Research use only; not for clinical decisions. Do not attempt to "
     "re-identify patients or reviewers."
 )
+SPLIT_METHOD = (
+    "Splits are made by patient: a keyed hash of the patient's database pseudonym and the seed "
+    "(not the export key) draws test first, then validation, so every export with the same seed "
+    "puts a patient in the same split. Patients linked by a shared radiograph (one patient's image "
+    "is a prior in another's case, e.g. the same image filed under two pseudonyms) form one "
+    "group, and a group goes to the most held-out split any of its patients would get alone: no "
+    "patient and no image is in two splits, and a patient once in test stays in test."
+)
 KIND_TEXT = {
     "sft": "TRL vision conversational rows (`images`, `messages`): the verified chain inside "
     "`<think>` and the verified answer inside `<answer>`; for `SFTTrainer`.",
@@ -106,8 +114,9 @@ def render_card(manifest: dict[str, Any]) -> str:
         )
     split = m["splits"]
     parts.append(
-        f"## Splits\n\nBy patient pseudonym (no patient in two splits), seed {split['seed']}, "
-        f"validation share {split['validation']}, test share {split['test']}.\n\n"
+        f"## Splits\n\n{SPLIT_METHOD} Seed {split['seed']}, validation share {split['validation']}, "
+        f"test share {split['test']}; {split.get('linked_units', 0)} patients share a split with "
+        "another through an image.\n\n"
         + _table(
             [(name, info["rows"], SPLIT_PURPOSE[name]) for name, info in split["sizes"].items()],
             ("split", "rows", "use"),

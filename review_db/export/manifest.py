@@ -64,7 +64,8 @@ def build_manifest(
         "policy": plan.policy.value,
         "filters": plan.filters.as_dict(),
         "splits": {
-            "by": "patient",
+            "by": "patient, linked by shared images",
+            "linked_units": part.linked_units,
             "seed": plan.splits.seed,
             "validation": plan.splits.validation,
             "test": plan.splits.test,

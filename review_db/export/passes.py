@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from review_db.export import rows as row_builders
 from review_db.export.consolidate import Agreement, consolidate
+from review_db.export.groups import SplitGroups, load_split_groups
 from review_db.export.ids import SPLITS
 from review_db.export.loading import Candidate, iter_reviewed_chains
 from review_db.export.placement import ImagePlacer
@@ -36,6 +37,7 @@ class Part:
     split_files: dict[str, list[str]] = field(default_factory=dict)  # row kinds
     split_cases: dict[str, int] = field(default_factory=dict)  # records: cases per split
     tables: dict[str, str] | None = None  # records: table -> file
+    linked_units: int = 0  # patients (or lone cases) that share a split through an image
     agreement: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, dict[str, int]] = field(default_factory=dict)
     reviewers: dict[str, Any] = field(default_factory=dict)
@@ -60,6 +62,7 @@ def export_rows(
     schema = arrow_schema(plan.kind.value, placer.mode) if plan.fmt == "parquet" else None
     sinks: dict[str, JsonlSink | ParquetSink] = {}
     agreement, skipped = Agreement(), Counter()
+    splits = load_split_groups(session, plan.splits)
     models, tasks, reviewers = Counter(), Counter(), Counter()
     pages = iter_reviewed_chains(
         session, resolved, key=plan.key, prompt_of=_prompt_of, batch_size=plan.batch_size
@@ -67,7 +70,7 @@ def export_rows(
     for page in pages:
         by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for cand in page:
-            made = _rows_of(cand, plan, placer, agreement, only_agreed=resolved.filters.only_agreed)
+            made = _rows_of(cand, plan, splits, placer, agreement, only_agreed=resolved.filters.only_agreed)
             if isinstance(made, str):
                 skipped[made] += 1
                 continue
@@ -90,11 +93,18 @@ def export_rows(
         agreement=agreement.as_dict(),
         sources={"model_versions": dict(models), "task_types": dict(tasks)},
         reviewers={"count": len(reviewers), "reviews": dict(reviewers)},
+        linked_units=splits.linked(),
     )
 
 
 def _rows_of(
-    cand: Candidate, plan: Plan, placer: ImagePlacer, agreement: Agreement, *, only_agreed: bool
+    cand: Candidate,
+    plan: Plan,
+    splits: SplitGroups,
+    placer: ImagePlacer,
+    agreement: Agreement,
+    *,
+    only_agreed: bool,
 ) -> tuple[str, list[dict[str, Any]]] | str:
     """(split, rows) for one candidate chain, or the reason it gives none."""
     outcome = consolidate(cand.chain, plan.policy)
@@ -104,7 +114,7 @@ def _rows_of(
     if only_agreed and not outcome.unanimous:
         return "reviewers disagree (--only-agreed)"
     chain = outcome.chain
-    split = plan.splits.assign(cand.group)
+    split = splits.assign(cand.group)
     with_images = placer.mode != "none" and plan.kind is not ExportKind.prm
     if with_images:
         refs = placer.place(cand.studies, split) if cand.studies else None
@@ -127,8 +137,9 @@ def export_records(
 ) -> Part:  # noqa: ANN001
     """Write every records table of the selection."""
     split_counts: Counter = Counter()
+    splits = load_split_groups(session, plan.splits)
     ctx = RecordsContext(
-        key=plan.key, splits=plan.splits, image_path=placer.record_image,
+        key=plan.key, splits=splits, image_path=placer.record_image,
         include_reports=plan.include_reports, split_counts=split_counts,
     )  # fmt: skip
     progress.start(None, "steps")
@@ -151,4 +162,5 @@ def export_records(
         split_cases=dict(split_counts),
         sources={"model_versions": dict(models), "chain_sources": dict(chain_sources)},
         reviewers={"count": rows.get("reviewers", 0)},
+        linked_units=splits.linked(),
     )

@@ -25,6 +25,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from review_db.export import ids
+from review_db.export.groups import SplitGroups
 from review_db.export.source import Resolved, count_selected, selection_conditions
 from review_db.export.tables import (
     BOOL,
@@ -51,7 +52,7 @@ class RecordsContext:
     """What the Python-computed columns need: the key, the splits, and where images go."""
 
     key: bytes
-    splits: ids.SplitSpec
+    splits: ids.SplitSpec | SplitGroups  # .assign(split unit) -> split
     image_path: Callable[..., str | None]  # (id, patient, source_format, stored_path, sha) -> path
     include_reports: bool = False
     split_counts: Counter = field(default_factory=Counter)  # cases per split, for the card
