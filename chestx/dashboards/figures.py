@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import accumulate
 
 import plotly.graph_objects as go
@@ -26,6 +27,7 @@ from chestx.dashboards.queries import (
     TimeSpent,
 )
 from chestx.dashboards.stats import AgreementSummary, summarise
+from chestx.web.html import TASK_LABELS
 
 NO_DATA = "No data yet"
 COLORS = {"accept": "#2e7d32", "correct": "#f9a825", "reject": "#c62828"}
@@ -290,7 +292,7 @@ def time_spent_figure(spent: TimeSpent) -> go.Figure:
     labels = _bin_labels(spent.edges)
     fig = go.Figure()
     for task_type, counts in spent.by_task_type:
-        fig.add_trace(go.Bar(name=task_type, x=labels, y=list(counts)))
+        fig.add_trace(go.Bar(name=TASK_LABELS.get(task_type, task_type), x=labels, y=list(counts)))
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title_text="time spent", type="category")
     fig.update_yaxes(title_text="reviews")
@@ -326,7 +328,11 @@ def all_figures(data: DashboardData) -> dict[str, go.Figure]:
         "by_region": rates_figure(
             r.by_region, title="Verdicts by anatomical region", axis="region", horizontal=True
         ),
-        "by_task_type": rates_figure(r.by_task_type, title="Verdicts by task type", axis="task type"),
+        "by_task_type": rates_figure(
+            [replace(g, label=TASK_LABELS.get(g.label, g.label)) for g in r.by_task_type],
+            title="Verdicts by task type",
+            axis="task type",
+        ),
         "by_model": rates_figure(
             r.by_model, title="Verdicts by model version", axis="model version", horizontal=True
         ),

@@ -16,19 +16,33 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from chestx.web.html import esc
+from chestx.web.html import TASK_LABELS, esc
 from review_db.errors import ValidationError
 from review_db.export import ExportFilter, ExportKind, ExportResult, ImageMode, Policy, Progress
+from review_db.export.plan import FORMATS as EXPORT_FORMATS
 from review_db.types import TaskType
 
-KINDS = tuple(k.value for k in ExportKind)
-FORMATS = ("jsonl", "parquet")
+# What people read for each value of the export vocabularies (the values stay what the CLI takes).
+KIND_LABELS = {
+    ExportKind.sft: "SFT: verified chains for fine-tuning",
+    ExportKind.prm: "PRM: step labels for a process reward model",
+    ExportKind.pairs: "Preference pairs: verified vs. original chain",
+    ExportKind.records: "Records: every case, step, verdict and review",
+}
+FORMAT_LABELS = {"jsonl": "JSON Lines", "parquet": "Parquet"}
+POLICY_LABELS = {
+    Policy.adjudicator: "The adjudicator decides (else all must agree)",
+    Policy.majority: "Majority of reviewers",
+    Policy.unanimous: "All reviewers must agree",
+}
+KINDS = tuple((KIND_LABELS[k], k.value) for k in ExportKind)
+FORMATS = tuple((FORMAT_LABELS[f], f) for f in EXPORT_FORMATS)
 IMAGE_CHOICES = (
     ("Default (PNG; none for PRM)", "default"),
     *((m.value.upper() if m is not ImageMode.none else "None", m.value) for m in ImageMode),
 )
-POLICIES = tuple(p.value for p in Policy)
-TASK_TYPES = tuple(t.value for t in TaskType)
+POLICIES = tuple((POLICY_LABELS[p], p.value) for p in Policy)
+TASK_TYPES = tuple((TASK_LABELS.get(t.value, t.value), t.value) for t in TaskType)
 
 
 def _day(text: str, label: str) -> dt.date | None:
@@ -170,7 +184,8 @@ def result_html(result: ExportResult, *, href: str, filename: str, size: int, mi
         skipped = f"<li>Left out: {esc(_counts(result.skipped))}</li>"
     return (
         '<div class="cx-notice cx-ok" role="status" id="cx-export-result">'
-        f"<b>Export ready</b>: {esc(result.kind)}, {esc(result.format)}, {result.total_rows:,} rows"
+        f"<b>Export ready</b>: {esc(KIND_LABELS[ExportKind(result.kind)].split(':')[0])}, "
+        f"{esc(FORMAT_LABELS.get(result.format, result.format))}, {result.total_rows:,} rows"
         f"<ul><li>{'Tables' if result.kind == 'records' else 'Splits'}: {esc(_counts(result.rows))}</li>"
         f"{skipped}<li>Snapshot <code>{esc(result.snapshot_hash[:16])}</code></li></ul>"
         f'<a class="cx-download" id="cx-export-download" href="{esc(href)}" download="{esc(filename)}">'

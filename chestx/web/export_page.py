@@ -135,7 +135,9 @@ def _form() -> dict[str, gr.components.Component]:
         )
         f["seed"] = gr.Number(0, label="Split seed (keep fixed)", precision=0, elem_id="cx-export-seed")
     with gr.Row():
-        f["task_types"] = gr.CheckboxGroup(list(TASK_TYPES), label="Task types (none: all)")
+        f["task_types"] = gr.CheckboxGroup(
+            list(TASK_TYPES), label="Task types (none: all)", elem_id="cx-export-tasks"
+        )
         f["model_versions"] = gr.Dropdown(
             [], multiselect=True, label="Model versions (none: all)", elem_id="cx-export-models"
         )
@@ -180,8 +182,9 @@ def build_export_page(ctx: AppContext) -> gr.Blocks:
         gr.HTML(
             '<h2 class="cx-h">Build an export</h2><p class="cx-muted">De-identified datasets of '
             "verified chains: SFT rows, stepwise supervision for a process reward model, preference "
-            "pairs, or full records. Patients are split into train / validation / test by the seed; "
-            "the test split is for evaluation only. See docs/EXPORTS.md.</p>"
+            "pairs, or full records. Patients are split into train / validation / test by the seed "
+            "(patients linked by a shared image together: an image is in one split only); the test "
+            "split is for evaluation only. See docs/EXPORTS.md.</p>"
         )
         form = _form()
         build = gr.Button("Build export", variant="primary", elem_id="cx-export-build")

@@ -123,3 +123,14 @@ def test_a_build_offers_its_zip_to_its_user_once(ctx: AppContext) -> None:
 def test_only_researchers_and_admins_build(ctx: AppContext) -> None:
     with pytest.raises(PermissionDenied):
         build_zip(ctx, UserInfo(1, "rev", Role.reviewer), ExportForm(), lambda *a, **k: None)
+
+
+def test_every_choice_of_the_form_reads_as_words_not_ids() -> None:
+    """Issue 13 point 12: the page showed ``single_choice``, ``sft``, ``adjudicator``."""
+    from chestx.web.export_form import FORMATS, IMAGE_CHOICES, KINDS, POLICIES, TASK_TYPES
+
+    for choices in (KINDS, FORMATS, IMAGE_CHOICES, POLICIES, TASK_TYPES):
+        for label, value in choices:
+            assert "_" not in label and label != value and label[0].isupper(), (label, value)
+    assert ("Single choice", "single_choice") in TASK_TYPES
+    assert dict(KINDS)["PRM: step labels for a process reward model"] == "prm"

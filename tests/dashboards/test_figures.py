@@ -16,6 +16,7 @@ from chestx.dashboards.queries import (
     ModelPoint,
     TimeSpent,
     VerdictCounts,
+    VerdictRates,
     load_all,
 )
 from chestx.dashboards.stats import AgreementSummary, PairStat, ReviewerStat
@@ -142,3 +143,27 @@ def test_figures_of_the_seeded_history(seeded) -> None:  # noqa: ANN001
     assert list(position.data[2].y) == pytest.approx([1 / 6, 0.0, 1.0, 0.0])  # rejects at 1, 2, 3, added
     assert list(figs["by_model"].data[0].y) == ["base", "v1", "no version (imported)"]
     assert "Fleiss' κ 0.31" in figs["agreement"].layout.title.text
+
+
+def test_task_types_are_shown_by_their_labels_never_their_ids() -> None:
+    """Issue 13 point 12: "single_choice" is an id; people read "Single choice"."""
+    data = DashboardData(
+        rates=VerdictRates(
+            by_task_type=(
+                Group("single_choice", VerdictCounts(2, 1, 0)),
+                Group("binary", VerdictCounts(1, 0, 0)),
+            )
+        ),
+        time_spent=TimeSpent(
+            by_task_type=(("multiple_choice", (1,) + (0,) * 9), ("open_findings", (0,) * 9 + (1,))),
+            total=2,
+            median_s=30.0,
+            mean_s=30.0,
+        ),
+    )
+    figs = figures.all_figures(data)
+    by_task = figs["by_task_type"]
+    assert list(by_task.data[0].x) == ["Single choice", "Yes / no"]
+    assert [t.name for t in figs["time_spent"].data] == ["Multiple choice", "Open findings"]
+    text = " ".join(f.to_json() for f in figs.values())
+    assert not any(raw in text for raw in ("single_choice", "multiple_choice", "open_findings"))
