@@ -12,6 +12,20 @@ from chestx.web.diff import word_diff
 from chestx.web.html import LETTERS, TASK_LABELS, answer_text, chip, esc, option_lines
 from review_db.services.app_overview import ReplayDetail, ReplayStep
 
+# The keys of the replay (static/teach.js), shown on the page so a presenter finds them.
+KEYS_HINT = (
+    '<div class="cx-teach-keys" role="note" aria-label="Keyboard and presenter clicker">'
+    "<span><kbd>→</kbd><kbd>Space</kbd><kbd>PageDown</kbd> next step (after the last: reveal)</span>"
+    "<span><kbd>←</kbd><kbd>PageUp</kbd> previous step</span>"
+    '<button type="button" class="cx-keys" data-cx-presenter aria-pressed="false" '
+    'title="Large text for a room (P; Esc leaves)">Presenter mode<kbd>P</kbd></button></div>'
+)
+_ANSWER_VERDICT = {
+    "agree": "agreed with the model",
+    "disagree": "disagreed: the answer is",
+    "unusable": "marked the chain unusable",
+}
+
 _VERDICT = {
     "accept": ("Accepted", "accept"),
     "correct": ("Corrected", "correct"),
@@ -84,12 +98,11 @@ def reveal(detail: ReplayDetail, picked: Sequence[str]) -> str:
         f"{esc(answer_text(detail.model_answer, opts))}</p>",
     ]
     for r in detail.reviews:
-        said = (
-            "agreed"
-            if r.answer_verdict == "agree"
-            else f"disagreed: {answer_text(r.corrected_answer, detail.options)}"
-        )
-        lines.append(f"<p><span class='cx-lbl'>{esc(r.reviewer)}</span> {esc(said)}</p>")
+        said = _ANSWER_VERDICT.get(r.answer_verdict, r.answer_verdict.replace("_", " "))
+        if r.answer_verdict == "disagree":
+            said += f" {answer_text(r.corrected_answer, detail.options)}"
+        note = f' <span class="cx-muted">· “{esc(r.comment)}”</span>' if r.comment else ""
+        lines.append(f"<p><span class='cx-lbl'>{esc(r.reviewer)}</span> {esc(said)}{note}</p>")
     lines.append(
         f"<p><span class='cx-lbl'>Verified answer:</span> <b>{esc(answer_text(truth, opts))}</b></p>"
     )
