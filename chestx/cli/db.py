@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from chestx.cli.common import settings
+from chestx.cli.common import clean_errors, settings
 
 
 def register(app: typer.Typer) -> None:
@@ -21,12 +21,30 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"database at {revision}: {_redacted(s.sqlalchemy_url)}")
 
     @db.command()
-    def downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. 'base' or '-1'.")) -> None:
-        """Migrate the database down to REVISION."""
+    def downgrade(
+        revision: str = typer.Argument(..., help="Target revision, e.g. 'base', or '-- -1' for one step."),
+        yes_drop_data: bool = typer.Option(
+            False, "--yes-drop-data", help="Delete what the downgrade removes: tables, rows and all."
+        ),
+    ) -> None:
+        """Migrate the database down to REVISION.
+
+        A downgrade that would delete data (tables with rows, columns with values) names them
+        with their counts and changes nothing, unless --yes-drop-data.
+        """
+        from review_db.engine import make_engine
+        from review_db.migrate import current_revision
         from review_db.migrate import downgrade as run
 
-        run(settings().sqlalchemy_url, revision)
-        typer.echo(f"database at {revision}")
+        url = settings().sqlalchemy_url
+        with clean_errors():
+            dropped = run(url, revision, allow_data_loss=yes_drop_data)
+        if dropped:
+            typer.echo(f"deleted: {', '.join(map(str, dropped))}")
+        engine = make_engine(url)
+        now = current_revision(engine)
+        engine.dispose()
+        typer.echo(f"database at {now or 'base'}")
 
     @db.command()
     def current() -> None:
