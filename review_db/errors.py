@@ -46,6 +46,17 @@ class CaseLocked(ChestXError):
         )
 
 
+class ReviewSubmitted(ConflictError):
+    """The reviewer has submitted their review of this chain; it changes only through an amendment."""
+
+    def __init__(self, case_id: int) -> None:
+        self.case_id = case_id
+        super().__init__(
+            f"you already submitted your review of case {case_id}; a submitted review is final: "
+            "open it and choose 'Amend my review' to change it"
+        )
+
+
 class AlreadyRunning(ChestXError):
     """A job of which only one may run at a time is already running."""
 

@@ -262,7 +262,12 @@ class StepVerdict(Base):
 
 
 class ChainReview(Versioned, Base):
-    """A reviewer's submitted review of a chain: the answer verdict and the time spent."""
+    """A reviewer's submitted review of a chain: the answer verdict and the time spent.
+
+    A submitted review is final. ``reopened_at`` is set while its reviewer amends it (an explicit,
+    audited step); until it is submitted again it does not count: not towards the case's reviews,
+    not in exports or dashboards.
+    """
 
     __tablename__ = "chain_reviews"
     __table_args__ = (UniqueConstraint("chain_id", "reviewer_id"),)
@@ -276,6 +281,7 @@ class ChainReview(Versioned, Base):
     time_spent_s: Mapped[float] = mapped_column(Float, default=0.0)
     is_adjudication: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    reopened_at: Mapped[dt.datetime | None]
 
 
 class CaseLock(Versioned, Base):

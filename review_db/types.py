@@ -84,8 +84,14 @@ class Verdict(enum.StrEnum):
 
 
 class AnswerVerdict(enum.StrEnum):
+    """How a submitted review judged the chain's final answer (the review's outcome)."""
+
     agree = "agree"
-    disagree = "disagree"
+    disagree = "disagree"  # with the right answer in ``corrected_answer``
+    # The chain cannot be verified (no steps, no answer, malformed, or nonsense): the reason is
+    # the review's comment. It does not count towards the case's reviews; the case waits for a
+    # fresh chain, and the training exports leave the chain out.
+    unusable = "unusable"
 
 
 class ModelStatus(enum.StrEnum):

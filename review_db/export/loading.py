@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from review_db.export import ids
 from review_db.export.consolidate import Review, ReviewedChain, ReviewedStep, Vote
 from review_db.export.rows import AddedStep
-from review_db.export.source import Resolved, selection_conditions
+from review_db.export.source import Resolved, counted_reviews, selection_conditions
 from review_db.export.tables import raw
 from review_db.models import Case, Chain, ChainReview, ModelVersion, Step, StepVerdict, Study
 from review_db.types import AnswerVerdict, StepKind
@@ -212,7 +212,7 @@ def _reviews_of(session: Session, chain_ids: Sequence[int], reviewer_ids) -> dic
             ChainReview.corrected_answer,
             ChainReview.is_adjudication,
         )
-        .where(ChainReview.chain_id.in_(chain_ids))
+        .where(ChainReview.chain_id.in_(chain_ids), *counted_reviews())
         .order_by(ChainReview.submitted_at, ChainReview.id)
     )
     if reviewer_ids is not None:

@@ -103,7 +103,8 @@ def _chain_tables(resolved: Resolved, d: Dialect, reviewers: dict[int, str], *, 
         return (col + 0).in_(chains_sel) if dense else col.in_(chains_sel)
 
     verdict_where = [member(Step.chain_id)]
-    review_where = [member(ChainReview.chain_id)]
+    # A review being amended is not in its submitted state: left out until submitted again.
+    review_where = [member(ChainReview.chain_id), ChainReview.reopened_at.is_(None)]
     if resolved.reviewer_ids is not None:
         verdict_where.append(StepVerdict.reviewer_id.in_(resolved.reviewer_ids))
         review_where.append(ChainReview.reviewer_id.in_(resolved.reviewer_ids))

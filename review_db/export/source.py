@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from review_db.errors import ValidationError
 from review_db.models import AuditLog, Case, Chain, ChainReview, ModelVersion, Step, StepVerdict, User
-from review_db.types import CaseStatus, TaskType
+from review_db.types import AnswerVerdict, CaseStatus, TaskType
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,18 @@ def resolve(
     )
 
 
+def counted_reviews() -> list[Any]:
+    """Conditions on ``chain_reviews`` for the reviews an export counts: submitted (not reopened
+    for amendment) and verifying (not judging the chain unusable)."""
+    return [ChainReview.reopened_at.is_(None), ChainReview.answer_verdict != AnswerVerdict.unusable]
+
+
 def _reviews_of_chain(resolved: Resolved):  # noqa: ANN202 - a Select
-    query = select(func.count()).select_from(ChainReview).where(ChainReview.chain_id == Chain.id)
+    query = (
+        select(func.count())
+        .select_from(ChainReview)
+        .where(ChainReview.chain_id == Chain.id, *counted_reviews())
+    )
     if resolved.reviewer_ids is not None:
         query = query.where(ChainReview.reviewer_id.in_(resolved.reviewer_ids))
     return query
@@ -172,7 +182,9 @@ def selection_conditions(resolved: Resolved) -> list[Any]:
     elif needed:
         conds.append(_reviews_of_chain(resolved).scalar_subquery() >= needed)
     if f.reviewed_from or f.reviewed_to:
-        last = select(func.max(ChainReview.submitted_at)).where(ChainReview.chain_id == Chain.id)
+        last = select(func.max(ChainReview.submitted_at)).where(
+            ChainReview.chain_id == Chain.id, *counted_reviews()
+        )
         if resolved.reviewer_ids is not None:
             last = last.where(ChainReview.reviewer_id.in_(resolved.reviewer_ids))
         last = last.scalar_subquery()

@@ -16,8 +16,10 @@ from review_db.services.reviews import (
     effective_verdicts,
     record_verdict,
     remove_added_step,
+    reopen_review,
     reviews_of_case,
     submit_review,
+    unverifiable_reason,
     verdict_history,
 )
 from review_db.services.users import (
@@ -30,10 +32,11 @@ from review_db.services.users import (
     revoke_login,
     user_by_name,
 )
-from review_db.services.worklist import WorklistFilter, next_case, status_counts, worklist
+from review_db.services.worklist import WorklistFilter, WorklistOrder, next_case, status_counts, worklist
 
 __all__ = [
     "WorklistFilter",
+    "WorklistOrder",
     "add_chain",
     "add_step",
     "add_study",
@@ -53,6 +56,7 @@ __all__ = [
     "record_verdict",
     "release_case",
     "remove_added_step",
+    "reopen_review",
     "renew_lock",
     "require_role",
     "resolve_login",
@@ -60,6 +64,7 @@ __all__ = [
     "revoke_login",
     "status_counts",
     "submit_review",
+    "unverifiable_reason",
     "update_case",
     "user_by_name",
     "verdict_history",

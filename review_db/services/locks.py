@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from review_db import audit
-from review_db.errors import CaseLocked
-from review_db.models import Case, CaseLock, User
+from review_db.errors import CaseLocked, ReviewSubmitted
+from review_db.models import Case, CaseLock, ChainReview, User
+from review_db.services.cases import current_chain
 from review_db.services.common import get_or_raise, savepoint, try_insert
-from review_db.types import utcnow
+from review_db.types import AnswerVerdict, utcnow
 
 
 def _holder_name(session: Session, lock: CaseLock) -> str:
@@ -41,9 +42,13 @@ def claim_case(
 
     The holder's lease is extended when less than ``renew_below`` of it remains (so a burst of
     verdicts is one write, not one per verdict). Raises CaseLocked when another reviewer holds an
-    unexpired lease.
+    unexpired lease, and ReviewSubmitted when this reviewer has submitted a review of the case's
+    current chain (a submitted review is final; see ``reviews.reopen_review``). A chain judged
+    unusable does not count: the reviewer may claim the case to ask for a fresh chain.
     """
     get_or_raise(session, Case, case_id)
+    if _submitted_current(session, case_id, reviewer_id):
+        raise ReviewSubmitted(case_id)
     now = utcnow()
     lock = session.get(CaseLock, case_id, with_for_update=True, populate_existing=True)
     if lock is None:
@@ -79,6 +84,21 @@ def claim_case(
         after={"reviewer_id": reviewer_id},
     )
     return lock
+
+
+def _submitted_current(session: Session, case_id: int, reviewer_id: int) -> bool:
+    chain = current_chain(session=session, case_id=case_id)
+    if chain is None:
+        return False
+    found = session.scalar(
+        select(ChainReview.id).where(
+            ChainReview.chain_id == chain.id,
+            ChainReview.reviewer_id == reviewer_id,
+            ChainReview.reopened_at.is_(None),
+            ChainReview.answer_verdict != AnswerVerdict.unusable,
+        )
+    )
+    return found is not None
 
 
 def renew_lock(*, session: Session, case_id: int, reviewer_id: int, lease: dt.timedelta) -> CaseLock:

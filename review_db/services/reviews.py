@@ -3,6 +3,11 @@
 Verdicts are append-only: a changed mind is a new row, and the effective verdict is the latest
 per (step, reviewer). Each verdict carries a client-generated ``request_id`` so a retried request
 (a lost response, a double click) is stored exactly once.
+
+A submitted review is final: once a reviewer has submitted their review of a chain, their
+verdicts, added steps and answer on it change only after :func:`reopen_review` (the app's "Amend
+my review", audited), and count again once submitted again. A chain that cannot be verified
+(no steps, no answer, malformed) can only be judged ``unusable``, with a reason.
 """
 
 from __future__ import annotations
@@ -13,18 +18,19 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from review_db.errors import ConflictError, NotFound, ValidationError
+from review_db import audit
+from review_db.errors import ConflictError, NotFound, ReviewSubmitted, ValidationError
 from review_db.identifiers import describe, find_identifiers
 from review_db.models import Case, CaseLock, Chain, ChainReview, Step, StepVerdict
 from review_db.services.cases import current_chain, normalise_answer
 from review_db.services.common import check_version, get_or_raise, try_insert
-from review_db.services.locks import release_case, require_lease
-from review_db.types import AnswerVerdict, CaseStatus, StepKind, Verdict, utcnow
+from review_db.services.locks import claim_case, release_case, require_lease
+from review_db.types import AnswerVerdict, CaseStatus, ChainStatus, StepKind, Verdict, utcnow
 
 MAX_TEXT = 4000
 
@@ -135,6 +141,7 @@ def _leased_insert(dialect: str, correction: bool):  # noqa: ANN202 - an Insert 
         Step.id == bindparam("step_id"),
         CaseLock.reviewer_id == bindparam("reviewer_id"),
         CaseLock.expires_at > bindparam("lease_until", type_=cols.created_at.type),
+        ~_final_review_exists(Step.chain_id, bindparam("reviewer_id")),
     ]
     if correction:
         conditions.append(func.trim(Step.text) != bindparam("corrected_text"))
@@ -185,6 +192,7 @@ def _record_verdict_checked(
             raise ValidationError("the correction is identical to the step; accept it instead")
     elif corrected:
         raise ValidationError(f"corrected text only goes with 'correct', not {verdict.value!r}")
+    _require_open_review(session, chain_of_step(session, step_id), reviewer_id, case_id)
     if holder != reviewer_id or expires_at is None or expires_at - now < lease / 2:
         require_lease(session=session, case_id=case_id, reviewer_id=reviewer_id, lease=lease)
     new_id = session.execute(
@@ -199,6 +207,25 @@ def _record_verdict_checked(
         ).one()
         return _record(_same_request(seen, step_id, reviewer_id))
     return VerdictRecord(id=new_id, **values)
+
+
+def _final_review_exists(chain_id, reviewer_id):  # noqa: ANN001, ANN202 - SQL expressions
+    """EXISTS: the reviewer's review of the chain is submitted (and not reopened for amendment)."""
+    return exists().where(
+        ChainReview.chain_id == chain_id,
+        ChainReview.reviewer_id == reviewer_id,
+        ChainReview.reopened_at.is_(None),
+    )
+
+
+def chain_of_step(session: Session, step_id: int) -> int:
+    return session.scalar(select(Step.chain_id).where(Step.id == step_id))
+
+
+def _require_open_review(session: Session, chain_id: int, reviewer_id: int, case_id: int) -> None:
+    """Refuse a change to a chain whose review this reviewer has submitted (and not reopened)."""
+    if session.scalar(select(_final_review_exists(chain_id, reviewer_id))):
+        raise ReviewSubmitted(case_id)
 
 
 def _insert_for(session: Session):  # noqa: ANN202
@@ -223,6 +250,7 @@ def add_step(
     positions = {s.position for s in chain.steps if s.kind is StepKind.model}
     if after_position != -1 and after_position not in positions:
         raise ValidationError(f"chain {chain_id} has no step at position {after_position}")
+    _require_open_review(session, chain_id, reviewer_id, chain.case_id)
     require_lease(session=session, case_id=chain.case_id, reviewer_id=reviewer_id, lease=lease)
     step = Step(
         chain_id=chain_id,
@@ -242,6 +270,7 @@ def remove_added_step(*, session: Session, step_id: int, reviewer_id: int, lease
     step = get_or_raise(session, Step, step_id)
     if step.kind is not StepKind.added or step.author_id != reviewer_id:
         raise ValidationError("only a step you added yourself can be removed")
+    _require_open_review(session, step.chain_id, reviewer_id, step.chain.case_id)
     require_lease(session=session, case_id=step.chain.case_id, reviewer_id=reviewer_id, lease=lease)
     session.delete(step)
     session.flush()
@@ -271,6 +300,17 @@ def verdict_history(*, session: Session, step_ids: Iterable[int]) -> list[StepVe
     )
 
 
+def unverifiable_reason(chain: Chain) -> str | None:
+    """Why a chain cannot be verified (agreed or disagreed with), or None when it can be."""
+    if not any(s.kind is StepKind.model for s in chain.steps):
+        return "the chain has no reasoning steps"
+    if not (chain.final_answer or "").strip():
+        return "the chain has no final answer"
+    if chain.status is ChainStatus.malformed:
+        return "the model's output is malformed"
+    return None
+
+
 def submit_review(
     *,
     session: Session,
@@ -285,59 +325,123 @@ def submit_review(
     is_adjudication: bool = False,
     lease: dt.timedelta,
 ) -> ChainReview:
-    """Submit (or, with ``expected_version``, revise) a reviewer's review of a chain.
+    """Submit a reviewer's review of a chain (or re-submit one reopened by :func:`reopen_review`).
 
-    Every model step must carry this reviewer's verdict unless ``require_all_steps`` is False.
-    Counts the review towards the case, marks the case verified once it has its required number
-    of reviews, and releases the reviewer's lease.
+    ``agree`` / ``disagree`` (with ``corrected_answer``) verify: every model step must carry this
+    reviewer's verdict unless ``require_all_steps`` is False, and the review counts towards the
+    case, which is verified once it has its required number. ``unusable`` (the reason in
+    ``comment``) counts for nothing: the case waits for a fresh chain. A chain without steps,
+    answer or well-formed output can only be judged unusable. A submitted review is final:
+    submitting again needs :func:`reopen_review` first (``expected_version``, if given, must match
+    the reopened review). Releases the reviewer's lease.
     """
     try:
         answer_verdict = AnswerVerdict(answer_verdict)
     except ValueError:
-        raise ValidationError(f"unknown answer verdict {answer_verdict!r}; agree or disagree") from None
+        choices = ", ".join(v.value for v in AnswerVerdict)
+        raise ValidationError(f"unknown answer verdict {answer_verdict!r}; one of {choices}") from None
     chain = get_or_raise(session, Chain, chain_id)
     case = get_or_raise(session, Case, chain.case_id, for_update=True)
-    if answer_verdict is AnswerVerdict.disagree:
-        corrected_answer = normalise_answer(corrected_answer, case.options)
-        if not corrected_answer:
-            raise ValidationError("disagreeing with the answer needs the right answer")
-        corrected_answer = _clean_text(corrected_answer, "the corrected answer")
-    else:
-        corrected_answer = None
-    if require_all_steps:
-        judged = {
-            step_id
-            for step_id, _ in effective_verdicts(session=session, chain_id=chain_id, reviewer_id=reviewer_id)
-        }
-        missing = [s.position + 1 for s in chain.steps if s.kind is StepKind.model and s.id not in judged]
-        if missing:
-            raise ValidationError(f"steps {', '.join(map(str, missing))} have no verdict yet")
-    require_lease(session=session, case_id=case.id, reviewer_id=reviewer_id, lease=lease)
     review = session.scalar(
         select(ChainReview).where(ChainReview.chain_id == chain_id, ChainReview.reviewer_id == reviewer_id)
     )
+    if review is not None and review.reopened_at is None:
+        raise ReviewSubmitted(case.id)
+    comment = _clean_text(comment, "the comment")
+    if answer_verdict is AnswerVerdict.unusable:
+        if not comment:
+            raise ValidationError("say why the chain is unusable (the note is the reason)")
+        corrected_answer = None
+    else:
+        why = unverifiable_reason(chain)
+        if why:
+            raise ValidationError(f"{why}, so it cannot be verified: mark it unusable, with a reason")
+        corrected_answer = _answer_of(answer_verdict, corrected_answer, case.options)
+        if require_all_steps:
+            _require_every_step_judged(session, chain, reviewer_id)
+    require_lease(session=session, case_id=case.id, reviewer_id=reviewer_id, lease=lease)
     fields = dict(
         answer_verdict=answer_verdict,
         corrected_answer=corrected_answer,
-        comment=_clean_text(comment, "the comment"),
+        comment=comment,
         time_spent_s=max(0.0, float(time_spent_s)),
         is_adjudication=is_adjudication,
         submitted_at=utcnow(),
     )
-    if review is not None:
-        if expected_version is None:
-            raise ConflictError("you already submitted this review; reload it to revise it")
+    if review is not None:  # re-submitting an amendment
         check_version(review, expected_version)
         for key, value in fields.items():
             setattr(review, key, value)
+        review.reopened_at = None
     else:
         review = ChainReview(chain_id=chain_id, reviewer_id=reviewer_id, **fields)
         if not try_insert(session, review):
             raise ConflictError("this review was submitted from another window already")
+    if answer_verdict is not AnswerVerdict.unusable:
         case.review_count += 1
         if case.review_count >= case.required_reviews and case.status is CaseStatus.open:
             case.status = CaseStatus.verified
     release_case(session=session, case_id=case.id, reviewer_id=reviewer_id)
+    session.flush()
+    return review
+
+
+def _answer_of(verdict: AnswerVerdict, corrected_answer: str | None, options: list) -> str | None:
+    """The right answer a disagreeing review gives (normalised to the options); None when agreeing."""
+    if verdict is AnswerVerdict.agree:
+        return None
+    corrected_answer = normalise_answer(corrected_answer, options)
+    if not corrected_answer:
+        raise ValidationError("disagreeing with the answer needs the right answer")
+    return _clean_text(corrected_answer, "the corrected answer")
+
+
+def _require_every_step_judged(session: Session, chain: Chain, reviewer_id: int) -> None:
+    judged = {
+        step_id
+        for step_id, _ in effective_verdicts(session=session, chain_id=chain.id, reviewer_id=reviewer_id)
+    }
+    missing = [s.position + 1 for s in chain.steps if s.kind is StepKind.model and s.id not in judged]
+    if missing:
+        raise ValidationError(f"steps {', '.join(map(str, missing))} have no verdict yet")
+
+
+def reopen_review(*, session: Session, chain_id: int, reviewer_id: int, lease: dt.timedelta) -> ChainReview:
+    """Reopen a submitted review so its reviewer can amend it ("Amend my review"; audited).
+
+    Until it is submitted again the review does not count: the case loses it from its count
+    (and is open again if that leaves it short of its required reviews), and exports and
+    dashboards leave it out. Takes the case's lease for the reviewer (CaseLocked if someone else
+    holds it). Reopening a review that is already reopened changes nothing.
+    """
+    chain = get_or_raise(session, Chain, chain_id)
+    case = get_or_raise(session, Case, chain.case_id, for_update=True)
+    review = session.scalar(
+        select(ChainReview).where(ChainReview.chain_id == chain_id, ChainReview.reviewer_id == reviewer_id)
+    )
+    if review is None:
+        raise NotFound(f"you have not submitted a review of case {case.id}")
+    if review.reopened_at is not None:
+        claim_case(session=session, case_id=case.id, reviewer_id=reviewer_id, lease=lease)
+        return review
+    if case.status is CaseStatus.archived:
+        raise ValidationError(f"case {case.id} is archived: its reviews can no longer be amended")
+    before = {"answer_verdict": review.answer_verdict.value, "case_status": case.status.value}
+    review.reopened_at = utcnow()
+    session.flush()  # the lease below sees the review as reopened
+    claim_case(session=session, case_id=case.id, reviewer_id=reviewer_id, lease=lease)
+    if review.answer_verdict is not AnswerVerdict.unusable:
+        case.review_count = max(0, case.review_count - 1)
+        if case.status is CaseStatus.verified and case.review_count < case.required_reviews:
+            case.status = CaseStatus.open
+    audit.record(
+        session,
+        action="review_reopened",
+        entity="chain_reviews",
+        entity_id=str(review.id),
+        before=before,
+        after={"case_id": case.id, "case_status": case.status.value},
+    )
     session.flush()
     return review
 

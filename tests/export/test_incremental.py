@@ -35,7 +35,8 @@ def test_since_exports_only_what_changed(db, seeded, tmp_path) -> None:  # noqa:
         new = _case(s)
         review(s, new, alice, ["accept", "accept", "accept"])
         revised = s.get(Chain, seeded.chains["single0"])
-        services.claim_case(session=s, case_id=revised.case_id, reviewer_id=alice.id, lease=LEASE)
+        # A submitted review changes only through an amendment (reopen, change, submit again).
+        services.reopen_review(session=s, chain_id=revised.id, reviewer_id=alice.id, lease=LEASE)
         services.record_verdict(
             session=s, step_id=model_steps(revised)[2].id, reviewer_id=alice.id, verdict="reject", lease=LEASE
         )
