@@ -143,7 +143,9 @@ def _load_page(session, resolved, page, *, names, pseudonyms, prompt_of) -> list
                 "chain_id": chain_id,
                 "patient": pseudonyms.patient(group),
                 "task_type": task_type,
-                "model_version": names.get(model_version_id),
+                # "" rather than null: a split holding only chains without a version would
+                # otherwise type the column null there and string elsewhere (datasets refuses).
+                "model_version": names.get(model_version_id) or "",
             },
         )
         refs = tuple(s for s in (prior, current) if s is not None)

@@ -136,3 +136,34 @@ def test_reexport_is_not_served_from_the_datasets_cache(image_db, tmp_path) -> N
     second = datasets.load_dataset(str(out))
     assert "messages" in next(iter(second.values())).column_names
     assert sum(d.num_rows for d in second.values()) != first
+
+
+@pytest.mark.parametrize("kind", ["prm", "sft"])
+def test_splits_load_when_one_holds_only_chains_without_a_model_version(sqlite_db, tmp_path, kind) -> None:  # noqa: ANN001
+    """A split whose chains all lack a model version once typed ``model_version`` as null there and
+    as a string in the other split: ``datasets`` refused to load the export. Always a string."""
+    from review_db.engine import session_scope
+    from review_db.export import SplitSpec
+    from review_db.models import ModelVersion
+    from tests import factories
+    from tests.export.helpers import review
+
+    with session_scope(sqlite_db.factory, actor="test") as s:
+        version = ModelVersion(name="v-typed", base_model="tiny", status="candidate", metrics={}, notes="")
+        s.add(version)
+        s.flush()
+        alice = factories.user(s, name="typed-alice")
+        patients = []
+        for model in (None, version.id):
+            case, chain = factories.case(s)
+            chain.model_version_id = model
+            review(s, chain, alice, ["accept", ("correct", "No effusion."), "accept"])
+            patients.append(case.study.patient_pseudonym)
+    seed = next(n for n in range(500) if len({SplitSpec(seed=n).assign(p) for p in patients}) == 2)
+    result = build_export(
+        session_factory=sqlite_db.factory, kind=kind, out_dir=tmp_path / "out", key=KEY, images="none",
+        split_seed=seed,
+    )  # fmt: skip
+    loaded = datasets.load_dataset(str(result.out_dir), cache_dir=str(tmp_path / "hf"))
+    assert len(loaded) == 2
+    assert sorted({r["model_version"] for split in loaded.values() for r in split}) == ["", "v-typed"]
