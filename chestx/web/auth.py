@@ -105,6 +105,13 @@ class LoginResolver:
             with self._lock:
                 self._cache.pop(token_key(token), None)
 
+    def forget_user(self, user_id: int) -> None:
+        """Drop every cached answer naming ``user_id`` (deactivated, or given another role): their
+        next request asks the database. Other app processes still wait out :attr:`ttl_s`."""
+        with self._lock:
+            for key in [k for k, (_, info) in self._cache.items() if info is not None and info.id == user_id]:
+                del self._cache[key]
+
 
 def cookie_from_headers(headers: Iterable[tuple[bytes, bytes]], name: str = COOKIE) -> str | None:
     for key, value in headers:
@@ -168,13 +175,27 @@ class AuthMiddleware:
             await _respond(scope, send, 403, {"detail": f"{user.role.value} accounts may not open this page"})
             return
         scope.setdefault("state", {})["chestx_user"] = user
-        await self.app(scope, receive, send)
+        await self.app(scope, receive, _no_store(send) if _wants_html(scope) else send)
 
     def _allowed_roles(self, path: str) -> frozenset[Role] | None:
         for prefix, roles in self.page_roles.items():
             if path == prefix or path.startswith(prefix + "/"):
                 return roles
         return None
+
+
+def _no_store(send: Callable) -> Callable:
+    """``send`` that marks a page behind the login ``Cache-Control: no-store``: after logging out,
+    the browser's Back asks the server again (and is sent to the login) instead of showing a
+    stored copy whose every call fails."""
+
+    async def wrapped(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"cache-control"]
+            message = {**message, "headers": [*headers, (b"cache-control", b"no-store")]}
+        await send(message)
+
+    return wrapped
 
 
 async def _in_thread(fn: Callable, *args: object) -> object:

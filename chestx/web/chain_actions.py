@@ -25,10 +25,10 @@ from chestx.web.state import ReviewState
 from review_db import services
 from review_db.errors import ChestXError, ValidationError
 from review_db.services import app_queries
+from review_db.services.reviews import MAX_TEXT
 from review_db.types import Role
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-MAX_TEXT = 4000
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:
@@ -129,4 +129,4 @@ def chain_action(
         view = app_queries.chain_view(
             session=session, chain_id=state.chain_id, reviewer_id=user.id, options=state.options
         )
-    return state, render_chain(view, read_only=state.read_only, ack=ack)
+    return state, render_chain(view, read_only=state.read_only, ack=ack, user_id=user.id)

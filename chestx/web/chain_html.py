@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from chestx.web.diff import word_diff
 from chestx.web.html import answer_text, esc, notice
 from review_db.services.app_queries import CaseDetail, ChainView, StepRow
+from review_db.services.reviews import MAX_TEXT
 
 VERDICTS = {
     None: ("Not judged yet", "pending"),
@@ -97,20 +98,34 @@ def _progress(detail: CaseDetail | ChainView) -> str:
     )
 
 
-def render_chain(
-    detail: CaseDetail | ChainView | None, *, read_only: bool, ack: Ack = Ack(), show_answer: bool = False
-) -> str:
-    """The reviewable chain of ``detail`` (or a placeholder when there is none).
+WAITING = "Waiting for a chain: no model has reasoned about this case yet."
 
-    The model's answer is shown beside the answer verdict; ``show_answer`` repeats it here.
+
+def render_chain(
+    detail: CaseDetail | ChainView | None,
+    *,
+    read_only: bool,
+    ack: Ack = Ack(),
+    show_answer: bool = False,
+    user_id: int = 0,
+    waiting: str = WAITING,
+) -> str:
+    """The reviewable chain of ``detail`` (or ``waiting`` when there is none).
+
+    The model's answer is shown beside the answer verdict; ``show_answer`` repeats it here. The
+    root carries the reviewer (drafts are kept per user) and the length limit of typed text.
     """
     ok, ro = int(ack.ok), int(read_only)
-    attrs = f'data-ack="{esc(ack.request_id)}" data-ack-ok="{ok}" data-readonly="{ro}"'
+    attrs = (
+        f'data-ack="{esc(ack.request_id)}" data-ack-ok="{ok}" data-readonly="{ro}"'
+        f' data-user="{int(user_id)}" data-max-text="{MAX_TEXT}"'
+    )
     banner = notice(ack.message, "info" if ack.ok else "error")
     if detail is None or detail.chain_id is None:
         return (
-            f'<div class="cx-chain" {attrs}>{banner}<p class="cx-muted">This case has no chain yet.</p></div>'
+            f'<div class="cx-chain cx-waiting" {attrs}>{banner}<p class="cx-muted">{esc(waiting)}</p></div>'
         )
+
     steps = "".join(_step(s, read_only=read_only) for s in detail.steps)
     if not detail.steps:
         steps = '<li class="cx-muted">The model gave no reasoning steps (the chain is flagged).</li>'

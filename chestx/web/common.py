@@ -34,8 +34,8 @@ def css() -> str:
 
 
 def head() -> str:
-    """Scripts every page loads in <head>: the keyboard help overlay."""
-    return f"<script>{static_text('help.js')}</script>"
+    """Scripts every page loads in <head>: the login guard and the keyboard help overlay."""
+    return f"<script>{static_text('session.js')}</script><script>{static_text('help.js')}</script>"
 
 
 def page(title: str) -> gr.Blocks:

@@ -62,7 +62,11 @@ class AppContext:
 
     def write(self, user: UserInfo) -> AbstractContextManager[Session]:
         """One unit of work on behalf of ``user`` (audited as ``user:<id>``)."""
-        return session_scope(self.factory, actor=f"user:{user.id}")
+        return self.write_as(user.id)
+
+    def write_as(self, user_id: int) -> AbstractContextManager[Session]:
+        """One unit of work on behalf of the user with this id (audited as ``user:<id>``)."""
+        return session_scope(self.factory, actor=f"user:{user_id}")
 
     def read(self) -> AbstractContextManager[Session]:
         return read_session(self.factory)

@@ -92,6 +92,15 @@ def _request(ctx: AppContext, case_id: int) -> Any:
     )
 
 
+def judged_steps(ctx: AppContext, user: UserInfo | None, state: ReviewState) -> int:
+    """How many steps of the open chain this reviewer has judged (work a fresh chain would replace)."""
+    user = require(user, Role.reviewer)
+    if state.chain_id is None or state.read_only:
+        return 0
+    with ctx.read() as session:
+        return len(services.effective_verdicts(session=session, chain_id=state.chain_id, reviewer_id=user.id))
+
+
 def stream_fresh_chain(
     ctx: AppContext, user: UserInfo | None, state: ReviewState
 ) -> Iterator[tuple[ReviewState, str, str]]:
@@ -166,4 +175,8 @@ def stream_fresh_chain(
         )
     if errors:
         message += " The model reported: " + "; ".join(errors)
-    yield state, render_chain(view, read_only=False), notice(message, "error" if errors else "ok")
+    yield (
+        state,
+        render_chain(view, read_only=False, user_id=user.id),
+        notice(message, "error" if errors else "ok"),
+    )

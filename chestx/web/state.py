@@ -24,8 +24,15 @@ class ReviewState:
     options: tuple[str, ...] = ()
     task_type: str = ""
     model_answer: str | None = None
+    submitted: bool = False  # this reviewer submitted their review of the chain: "Amend my review"
+    unverifiable: str | None = None  # why the chain can only be judged unusable
     # Request ids this tab's actions already carried out (a retry of one changes nothing).
     done: tuple[str, ...] = ()
+
+    @property
+    def form_key(self) -> str:
+        """What the answer form was drawn for: a verdict set for another key is refused."""
+        return f"{self.case_id}:{self.chain_id}"
 
     def opened(self, **changes: object) -> ReviewState:
         return replace(self, opened_at=time.time(), done=(), **changes)

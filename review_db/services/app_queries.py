@@ -12,7 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import case as sql_case
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from review_db.models import (
@@ -27,9 +28,9 @@ from review_db.models import (
 )
 from review_db.services.cases import current_chain
 from review_db.services.locks import current_lock
-from review_db.services.reviews import effective_verdicts
-from review_db.services.worklist import WorklistFilter, worklist
-from review_db.types import CaseStatus, Role, StepKind, utcnow
+from review_db.services.reviews import effective_verdicts, unverifiable_reason
+from review_db.services.worklist import WorklistFilter, current_chain_id, worklist
+from review_db.types import AnswerVerdict, CaseStatus, ChainSource, Role, StepKind, utcnow
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,13 @@ class CaseDetail:
     final_answer: str | None
     steps: tuple[StepRow, ...]
     lock: LockInfo | None
-    submitted: bool
+    submitted: bool  # this reviewer's review of the chain is submitted (final until amended)
     my_answer_verdict: str | None = None
     my_corrected_answer: str | None = None
+    my_comment: str = ""
+    amending: bool = False  # this reviewer reopened their review to amend it
+    unverifiable: str | None = None  # why the chain can only be judged unusable, if it can't be verified
+    unusable: bool = False  # the current chain was judged unusable: the case waits for a fresh chain
 
     @property
     def judged(self) -> int:
@@ -224,11 +229,21 @@ def case_detail(*, session: Session, case_id: int, reviewer_id: int) -> CaseDeta
     chain = current_chain(session=session, case_id=case_id)
     steps: tuple[StepRow, ...] = ()
     review = None
+    unusable = False
     if chain is not None:
         steps = chain_steps(session=session, chain_id=chain.id, reviewer_id=reviewer_id)
         review = session.scalar(
             select(ChainReview).where(
                 ChainReview.chain_id == chain.id, ChainReview.reviewer_id == reviewer_id
+            )
+        )
+        unusable = session.scalar(
+            select(
+                exists().where(
+                    ChainReview.chain_id == chain.id,
+                    ChainReview.answer_verdict == AnswerVerdict.unusable,
+                    ChainReview.reopened_at.is_(None),
+                )
             )
         )
     return CaseDetail(
@@ -252,9 +267,13 @@ def case_detail(*, session: Session, case_id: int, reviewer_id: int) -> CaseDeta
         final_answer=chain.final_answer if chain else None,
         steps=steps,
         lock=lock_info(session=session, case_id=case.id),
-        submitted=review is not None,
+        submitted=review is not None and review.reopened_at is None,
         my_answer_verdict=review.answer_verdict.value if review else None,
         my_corrected_answer=review.corrected_answer if review else None,
+        my_comment=review.comment if review else "",
+        amending=review is not None and review.reopened_at is not None,
+        unverifiable=unverifiable_reason(chain) if chain else None,
+        unusable=bool(chain and unusable),
     )
 
 
@@ -313,16 +332,28 @@ class CaseRow:
     until: dt.datetime | None = None
 
 
+# Chains whose ``source_detail`` names the model that wrote them (an imported predictions file's
+# --model, an endpoint's or a local model's id); demo and report chains name no model.
+_MODEL_SOURCES = (ChainSource.model, ChainSource.endpoint, ChainSource.imported)
+
+
+def _model_label():  # noqa: ANN202 - a SQL expression
+    """SQL: the name of the model behind a chain: its model version's, else the model it names."""
+    version = select(ModelVersion.name).where(ModelVersion.id == Chain.model_version_id).scalar_subquery()
+    named = sql_case((Chain.source.in_(_MODEL_SOURCES), func.nullif(Chain.source_detail, "")), else_=None)
+    return func.coalesce(version, named)
+
+
 def _model_names(session: Session, case_ids: list[int]) -> dict[int, str]:
+    """The model behind each case's current chain (see :func:`_model_label`)."""
     if not case_ids:
         return {}
     rows = session.execute(
-        select(Chain.case_id, ModelVersion.name)
-        .join(ModelVersion, ModelVersion.id == Chain.model_version_id)
-        .where(Chain.case_id.in_(case_ids))
-        .order_by(Chain.id)
+        select(Case.id, _model_label())
+        .join(Chain, Chain.id == current_chain_id())
+        .where(Case.id.in_(case_ids))
     )
-    return {case_id: name for case_id, name in rows}
+    return {case_id: name for case_id, name in rows if name}
 
 
 def _rows(session: Session, cases: list[Case], locks: dict[int, LockInfo] | None = None) -> list[CaseRow]:
@@ -357,10 +388,15 @@ def _locks(session: Session, case_ids: list[int]) -> dict[int, LockInfo]:
 
 
 def worklist_rows(
-    *, session: Session, reviewer_id: int, flt: WorklistFilter = WorklistFilter(), limit: int = 50
+    *,
+    session: Session,
+    reviewer_id: int,
+    flt: WorklistFilter = WorklistFilter(),
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[CaseRow], int]:
-    """The reviewer's worklist as table rows (their own leases first) and its total size."""
-    cases, total = worklist(session=session, reviewer_id=reviewer_id, flt=flt, limit=limit)
+    """A page of the reviewer's worklist as table rows (their own leases first) and its total size."""
+    cases, total = worklist(session=session, reviewer_id=reviewer_id, flt=flt, limit=limit, offset=offset)
     return _rows(session, cases, _locks(session, [c.id for c in cases])), total
 
 
@@ -392,10 +428,18 @@ def verified_cases(*, session: Session, task_type: str | None = None, limit: int
 
 
 def model_version_choices(*, session: Session) -> list[tuple[str, int]]:
-    """(name, id) of model versions that produced a chain, for the worklist filter."""
+    """(name, id) of model versions that produced a chain."""
     rows = session.execute(
         select(ModelVersion.name, ModelVersion.id)
         .where(exists().where(Chain.model_version_id == ModelVersion.id))
         .order_by(ModelVersion.name)
     )
     return [(name, ident) for name, ident in rows]
+
+
+def model_choices(*, session: Session) -> list[str]:
+    """Names of the models behind any chain (model versions, and models imported chains name),
+    for the worklist's model filter (:attr:`WorklistFilter.model` takes them)."""
+    label = _model_label()
+    names = session.scalars(select(label).where(label.is_not(None)).distinct())
+    return sorted(set(names), key=str.lower)

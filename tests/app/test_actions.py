@@ -179,16 +179,27 @@ def test_submit_needs_every_step_and_a_right_answer(ctx: AppContext) -> None:
     (ann,) = _people(ctx, Role.reviewer)
     case_id, chain_id, steps = _case(ctx)
     state = review_actions.open_case(ctx, ann, ReviewState(), case_id).state
-    ok, message = review_actions.submit(ctx, ann, state, "agree", [], "")
+    key = state.form_key
+    ok, message = review_actions.submit(ctx, ann, state, "agree", [], "", set_for=key)
     assert not ok and "steps 1, 2, 3 have no verdict" in message
     for step in steps:
         state, _ = chain_actions.chain_action(
             ctx, ann, state, {"kind": "verdict", "step_id": step, "verdict": "accept", "request_id": _rid()}
         )
-    assert review_actions.submit(ctx, ann, state, None, [], "")[0] is False
-    assert "pick the right option" in review_actions.submit(ctx, ann, state, "disagree", [], "")[1]
-    assert "exactly one" in review_actions.submit(ctx, ann, state, "disagree", ["B", "C"], "")[1]
-    ok, message = review_actions.submit(ctx, ann, state, "disagree", ["C"], "Effusion is visible.")
+    assert review_actions.submit(ctx, ann, state, None, [], "", set_for=key)[0] is False
+    # A verdict the browser carried over from another case's form is refused, nothing stored.
+    for stale in (None, f"{case_id + 1}:{chain_id}", f"{case_id}:{chain_id + 1}"):
+        ok, message = review_actions.submit(ctx, ann, state, "agree", [], "", set_for=stale)
+        assert not ok and "on this case" in message
+    assert (
+        "pick the right option" in review_actions.submit(ctx, ann, state, "disagree", [], "", set_for=key)[1]
+    )
+    assert "exactly one" in review_actions.submit(ctx, ann, state, "disagree", ["B", "C"], "", set_for=key)[1]
+    with ctx.factory() as s:
+        assert s.scalar(select(ChainReview).where(ChainReview.chain_id == chain_id)) is None
+    ok, message = review_actions.submit(
+        ctx, ann, state, "disagree", ["C"], "Effusion is visible.", set_for=key
+    )
     assert ok and f"case {case_id} submitted" in message
     with ctx.factory() as s:
         review = s.scalar(select(ChainReview).where(ChainReview.chain_id == chain_id))
@@ -196,7 +207,23 @@ def test_submit_needs_every_step_and_a_right_answer(ctx: AppContext) -> None:
         assert s.get(Case, case_id).status is CaseStatus.verified
         assert s.get(CaseLock, case_id) is None  # submitting gives the lease back
     again = review_actions.open_case(ctx, ann, ReviewState(), case_id)
-    assert again.state.read_only and "You have submitted" in again.header
+    assert again.state.read_only and again.state.submitted and "You have submitted" in again.header
+    # The stale tab (still the old state, not read-only) can change nothing of the submitted review.
+    _, chain_html = chain_actions.chain_action(
+        ctx, ann, state, {"kind": "verdict", "step_id": steps[0], "verdict": "reject", "request_id": _rid()}
+    )
+    assert 'data-ack-ok="0"' in chain_html and "Amend my review" in chain_html
+    # Amending reopens it (editable again) and it counts again once re-submitted.
+    amended = review_actions.amend(ctx, ann, again.state)
+    assert amended.opened and not amended.state.read_only and "reopened for amendment" in amended.notice
+    with ctx.factory() as s:
+        assert s.get(Case, case_id).status is CaseStatus.open
+    ok, _ = review_actions.submit(ctx, ann, amended.state, "agree", [], "", set_for=amended.state.form_key)
+    assert ok
+    with ctx.factory() as s:
+        review = s.scalar(select(ChainReview).where(ChainReview.chain_id == chain_id))
+        assert (review.answer_verdict.value, review.reopened_at) == ("agree", None)
+        assert s.get(Case, case_id).status is CaseStatus.verified
 
 
 def test_renew_extends_the_lease_and_notices_a_takeover(ctx: AppContext) -> None:

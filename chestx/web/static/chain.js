@@ -2,6 +2,8 @@
 // `trigger`, `watch`). It turns clicks and keys into actions for the server, one at a time and
 // in order, each with a request id made here, so that a retry of a lost answer is stored once.
 // Editors are built with DOM calls; step text is only ever set as `.value` or `.textContent`.
+// Unsaved editor text is kept as a draft in localStorage (per user and chain) and reopened after
+// a reload; the length limit comes from the server (data-max-text) with a counter in each editor.
 (() => {
   const root = element;
   const ui = { chainId: null, focus: null, drafts: new Map(), queue: [], inflight: null, timer: null, activeKey: null };
@@ -17,6 +19,33 @@
   const steps = () => Array.from(root.querySelectorAll(".cx-step[data-step-id]"));
   const stepById = (id) => root.querySelector(`.cx-step[data-step-id="${CSS.escape(String(id))}"]`);
   const readOnly = () => !chain() || chain().dataset.readonly === "1";
+  const DRAFT = "cx-draft:chain:";
+  const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+  const storeKey = () => (chain() ? `${DRAFT}${chain().dataset.user}:${chain().dataset.chainId}` : null);
+
+  function storeDrafts() {
+    const k = storeKey();
+    if (!k) return;
+    const open = Array.from(ui.drafts.entries()).filter(([, d]) => !d.sent && (d.text || "").trim());
+    try {
+      if (open.length) localStorage.setItem(k, JSON.stringify({ at: Date.now(), drafts: open }));
+      else localStorage.removeItem(k);
+    } catch (e) {
+      /* storage full or disabled: drafts live in the page only */
+    }
+  }
+
+  function loadDrafts() {
+    const k = storeKey();
+    let saved = null;
+    try {
+      saved = k ? JSON.parse(localStorage.getItem(k) || "null") : null;
+    } catch (e) {
+      saved = null;
+    }
+    if (!saved || Date.now() - saved.at > MAX_AGE_MS || readOnly()) return;
+    for (const [key, d] of saved.drafts) ui.drafts.set(key, { ...d, sent: false });
+  }
   const visible = () => root.offsetParent !== null;
 
   function requestId() {
@@ -79,7 +108,18 @@
     field.className = "cx-field";
     if (multi) field.rows = 3;
     field.value = draft.text || "";
-    field.addEventListener("input", () => (draft.text = field.value));
+    const max = Number(chain().dataset.maxText || 0);
+    if (max) field.maxLength = max;
+    const count = document.createElement("span");
+    count.className = "cx-counter";
+    count.setAttribute("aria-live", "polite");
+    const recount = () => (count.textContent = max ? `${field.value.length} / ${max}` : "");
+    recount();
+    field.addEventListener("input", () => {
+      draft.text = field.value;
+      recount();
+      storeDrafts();
+    });
     const save = document.createElement("button");
     save.type = "button";
     save.className = "cx-save";
@@ -90,11 +130,12 @@
     cancel.textContent = type === "reason" ? "Skip" : "Cancel";
     const bar = document.createElement("div");
     bar.className = "cx-editor-bar";
-    bar.append(save, cancel);
+    bar.append(save, cancel, count);
     box.append(label, field, bar);
     const doSave = () => saveDraft(key);
     const doCancel = () => {
       ui.drafts.delete(key);
+      storeDrafts();
       box.remove();
       focusStep(ui.focus);
     };
@@ -250,6 +291,7 @@
       ui.inflight = null;
       clearTimeout(ui.timer);
       ui.focus = null;
+      loadDrafts(); // text typed before a reload or a trip to the worklist
     }
     if (ui.inflight && c.dataset.ack === ui.inflight.action.request_id) {
       const key = ui.inflight.draftKey;
@@ -257,6 +299,7 @@
       else if (key && ui.drafts.has(key)) ui.drafts.get(key).sent = false;
       ui.inflight = null;
       clearTimeout(ui.timer);
+      storeDrafts();
     }
     for (const [key, d] of ui.drafts) {
       const el = d.stepId ? stepById(d.stepId) : null;
