@@ -4,6 +4,11 @@ Contract: dataclasses with ``metadata={"help": ...}`` on every field, parsed by 
 from ``--config FILE.yaml`` plus command-line overrides, or from a dict (a run's stored config)
 by :func:`parse_config`. Each entry point (``training.sft``, ``training.prm_text``,
 ``training.prm_trl``, ``training.grpo``) adds its own fields.
+
+Precision is ``auto`` by default, resolved on the machine that trains (:func:`bf16_supported`):
+``bf16: auto`` trains in bf16 mixed precision only where the accelerator supports it, and
+``dtype: auto`` loads weights in bfloat16 there and float32 elsewhere. So one shipped config
+trains on a GPU server and on a CPU-only install alike; ``true``/``false`` or a dtype name force it.
 """
 
 from __future__ import annotations
@@ -34,6 +39,58 @@ class DataArguments:
                 raise ValueError(
                     "the test split is held out for evaluation; train and eval splits cannot be 'test'"
                 )
+
+
+AUTO = "auto"
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off", "none", ""}
+
+
+def bf16_supported() -> bool:
+    """Whether this machine trains in bf16 without ``use_cpu``: the test TrainingArguments applies
+    (an Ampere-or-later NVIDIA GPU, or an XPU/NPU with bf16)."""
+    from transformers.utils import is_torch_bf16_gpu_available
+
+    return bool(is_torch_bf16_gpu_available())
+
+
+def resolve_bf16(value: bool | str | None, *, use_cpu: bool = False) -> bool:
+    """``bf16`` as TrainingArguments wants it: "auto"/None -> :func:`bf16_supported` (never on
+    ``use_cpu``), "true"/"false" (YAML or command line) -> that."""
+    if isinstance(value, bool):
+        return value
+    text = AUTO if value is None else str(value).strip().lower()
+    if text == AUTO:
+        return not use_cpu and bf16_supported()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise ValueError(f"bf16 must be auto, true or false, not {value!r}")
+
+
+def resolve_dtype(value: str | None) -> str | None:
+    """A model dtype name: "auto" -> "bfloat16" where :func:`bf16_supported`, else "float32"
+    (bf16 matrix products are slow or emulated on most CPUs); None -> the checkpoint's."""
+    if value == AUTO:
+        return "bfloat16" if bf16_supported() else "float32"
+    return value
+
+
+@dataclass
+class AutoBF16:
+    """Put first among a TrainingArguments subclass's bases: ``bf16`` accepts "auto" (the default),
+    resolved before TrainingArguments checks it (which refuses bf16 on a CPU-only machine)."""
+
+    # str, not bool, so that the parsers pass "auto" through; a bool from YAML or a dict is kept.
+    bf16: str | None = field(
+        default=AUTO,
+        metadata={
+            "help": "bf16 mixed precision: 'auto' (where the GPU supports it, else 32-bit), true or false."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        self.bf16 = resolve_bf16(self.bf16, use_cpu=bool(getattr(self, "use_cpu", False)))
+        super().__post_init__()  # type: ignore[misc] - TrainingArguments' (the next base)
 
 
 def resolve_checkpoint(training_args: Any) -> str | None:

@@ -63,13 +63,15 @@ def snapshot(
     validation_share: float = 0.1,
     test_share: float = 0.2,
     fmt: str = "jsonl",
+    include_demo: bool = False,
 ) -> Snapshot:
     """Export ``kinds`` of the verified data into ``out_dir/<kind>`` (atomic, see the export).
 
     The split seed and shares must stay the same across runs, so that a patient once in test
-    stays in test; the loop config holds them.
+    stays in test; the loop config holds them. Demo cases are left out unless ``include_demo``.
+    Raises :class:`~review_db.export.EmptySelection` when there is nothing to export.
     """
-    from review_db.export import build_export
+    from review_db.export import ExportFilter, build_export
 
     dirs, hashes, rows = {}, {}, {}
     for kind in kinds:
@@ -84,6 +86,7 @@ def snapshot(
             validation_share=validation_share,
             test_share=test_share,
             images="png" if kind == "sft" else "none",
+            filters=ExportFilter(include_demo=include_demo),
             command=f"chestx loop (snapshot {kind})",
         )
         dirs[kind], hashes[kind], rows[kind] = result.out_dir, result.snapshot_hash, dict(result.rows)

@@ -35,7 +35,10 @@ class EvalConfig:
         default=200, metadata={"help": "Evaluate at most this many held-out cases."}
     )
     max_pixels: int = field(default=200_704, metadata={"help": "Pixels per image after resizing."})
-    dtype: str | None = field(default=None, metadata={"help": "Model dtype (bfloat16 on GPUs)."})
+    dtype: str | None = field(
+        default="auto",
+        metadata={"help": "Model dtype: 'auto' (bfloat16 where the GPU has it, else float32) or a name."},
+    )
     device: str | None = field(default=None, metadata={"help": "cuda, cpu; default cuda when available."})
     radrscore: bool = field(
         default=True, metadata={"help": "Score the steps with the offline RadRScore judge."}

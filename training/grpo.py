@@ -21,7 +21,7 @@ from typing import Any
 
 from trl import GRPOConfig
 
-from training.arguments import DataArguments, train_and_save
+from training.arguments import AutoBF16, DataArguments, train_and_save
 from training.sft import ChestXModelConfig
 
 
@@ -39,8 +39,8 @@ class GRPODataArguments(DataArguments):
 
 
 @dataclass
-class ChestXGRPOConfig(GRPOConfig):
-    """GRPOConfig plus the weights of the three rewards."""
+class ChestXGRPOConfig(AutoBF16, GRPOConfig):
+    """GRPOConfig plus the weights of the three rewards (``bf16: auto``: see :mod:`training.arguments`)."""
 
     correctness_weight: float = field(default=1.0, metadata={"help": "Weight of answer correctness."})
     format_weight: float = field(default=0.2, metadata={"help": "Weight of the <think>/<answer> format."})

@@ -5,7 +5,8 @@ Contract: plain functions over :class:`~chestx.settings.Settings`. :func:`start`
 it with ``wait=True``) and starts its worker process; it never trains in the calling process,
 so the web app can call it. :func:`request_loop` is the app's "run the loop now" (trigger check,
 then a detached worker). :func:`cancel` ends the active job. :func:`overview` is what an admin
-page shows: the active job with its progress, recent runs and model versions.
+page shows: the active job with its progress, recent runs (a failed or cancelled one with the
+tail of its log, else its error) and model versions.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from review_db.errors import AlreadyRunning, NotFound
 from review_db.models import ModelVersion, TrainingRun
 from review_db.types import RunKind, RunStatus
 from training import runs
-from training.launch import run_dir, spawn
+from training.launch import log_tail, run_dir, spawn
 
 
 def start(
@@ -106,6 +107,13 @@ def cancel(*, settings: Any, actor: str) -> int:
     return job_id
 
 
+def _log(run: TrainingRun) -> str | None:
+    """What an admin reads about a run that did not succeed: its log's tail, else its error."""
+    if run.status not in (RunStatus.failed, RunStatus.cancelled):
+        return None
+    return log_tail(run.log_path) or (run.error or "")[-4000:] or None
+
+
 def _run_dict(run: TrainingRun) -> dict[str, Any]:
     return {
         "id": run.id,
@@ -116,6 +124,7 @@ def _run_dict(run: TrainingRun) -> dict[str, Any]:
         "metrics": dict(run.metrics or {}),
         "error": (run.error or "")[:500] or None,
         "log_path": run.log_path,
+        "log": _log(run),
         "created_at": run.created_at.isoformat() if run.created_at else None,
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,

@@ -8,7 +8,9 @@ child run, each in its own process by default (``isolation: subprocess``; option
 ``launcher`` such as ``accelerate launch``), evaluates the candidate and the current version on
 the held-out test split, and promotes the candidate only if it wins by ``promote_margin``
 (:func:`training.evaluate.decide`). A stage that fails fails the loop run; the current model is
-left as it was. Everything is recorded in ``training_runs`` (the loop run and one child per
+left as it was. With nothing to train on (no verified case, or none in the train split; demo cases
+count only with ``include_demo``) the run succeeds at once with the decision "nothing to train
+on" and its reason. Everything is recorded in ``training_runs`` (the loop run and one child per
 stage) and ``model_versions``.
 """
 
@@ -53,6 +55,10 @@ class LoopConfig:
         default=0, metadata={"help": "Patient split seed: keep it fixed, test stays test."}
     )
     validation_share: float = field(default=0.1, metadata={"help": "Share of patients in validation."})
+    include_demo: bool = field(
+        default=False,
+        metadata={"help": "Train on demo cases too: only to try the loop on a demo install."},
+    )
     test_share: float = field(default=0.2, metadata={"help": "Share of patients held out for evaluation."})
     isolation: str = field(
         default="subprocess", metadata={"help": "Stages in their own process, or 'inline'."}
@@ -213,26 +219,13 @@ def _mirrored(progress: dict[str, Any], kind: str, child_id: int) -> dict[str, A
 def run_loop(ctx: RunContext) -> StageResult:
     """One loop run (see the module docstring). Returns the decision in its metrics."""
     from training import registry
-    from training.data import snapshot
 
     loop = LoopConfig.from_dict(ctx.config.get("loop") or {})
-    ctx.report({"stage": "snapshot"})
-    snap = snapshot(
-        session_factory=ctx.factory,
-        settings=ctx.settings,
-        out_dir=ctx.out_dir / "data",
-        kinds=("sft", "prm"),
-        split_seed=loop.split_seed,
-        validation_share=loop.validation_share,
-        test_share=loop.test_share,
-    )
+    snap, empty = _snapshot(ctx, loop)
+    if empty:  # before the base model is registered: such a run changes no model version
+        metrics = {"stages": {}, "decision": "nothing to train on", "decision_reason": empty}
+        return StageResult(metrics, None, snap.snapshot_hash if snap else None)
     with ctx.transaction() as session:
-        runs.set_fields(
-            session=session,
-            run_id=ctx.run_id,
-            snapshot_hash=snap.snapshot_hash,
-            metrics={"snapshot": snap.as_dict()},
-        )
         if loop.base_model is None and registry.current_version(session=session) is None:
             raise ValidationError("no current model version and no base_model in the loop config")
         current = registry.ensure_current(session=session, base_model=loop.base_model or "")
@@ -244,8 +237,10 @@ def run_loop(ctx: RunContext) -> StageResult:
         )
         candidate_id = child.metrics["model_version_id"]
         stages["sft"] = child.id
-    prm_path = None
-    if loop.stages.get("prm"):
+    prm_path, skipped = None, {}
+    if loop.stages.get("prm") and (why := _prm_unlearnable(snap)):
+        skipped["prm"] = why  # a data condition, not a failure: RL falls back to the last PRM
+    elif loop.stages.get("prm"):
         child = _run_child(ctx, loop, "prm", _child_config(loop, "prm", snap, prm_kind=loop.prm_kind), None)
         prm_path, stages["prm"] = child.checkpoint, child.id
     if loop.stages.get("rl"):
@@ -254,8 +249,59 @@ def run_loop(ctx: RunContext) -> StageResult:
         child = _run_child(ctx, loop, "rl", config, start)
         candidate_id, stages["rl"] = child.metrics["model_version_id"], child.id
     if candidate_id is None:
-        return StageResult({"stages": stages, "decision": "no model stage enabled"}, None, snap.snapshot_hash)
-    return _gate(ctx, loop, snap, stages, candidate_id, current_id)
+        metrics = {"stages": stages, "skipped": skipped, "decision": "no model stage enabled"}
+        return StageResult(metrics, None, snap.snapshot_hash)
+    result = _gate(ctx, loop, snap, stages, candidate_id, current_id)
+    result.metrics["skipped"] = skipped
+    return result
+
+
+def _snapshot(ctx: RunContext, loop: LoopConfig) -> tuple[Any, str | None]:
+    """(the loop's data snapshot or None, why there is nothing to train on or None); the
+    snapshot's figures are stored on the run."""
+    from review_db.export import EmptySelection
+    from training.data import snapshot
+
+    ctx.report({"stage": "snapshot"})
+    try:
+        snap = snapshot(
+            session_factory=ctx.factory,
+            settings=ctx.settings,
+            out_dir=ctx.out_dir / "data",
+            kinds=("sft", "prm"),
+            split_seed=loop.split_seed,
+            validation_share=loop.validation_share,
+            test_share=loop.test_share,
+            include_demo=loop.include_demo,
+        )
+    except EmptySelection:
+        demo = "" if loop.include_demo else " (demo cases are left out unless include_demo: true)"
+        return None, f"no verified case to train on{demo}"
+    with ctx.transaction() as session:
+        runs.set_fields(
+            session=session,
+            run_id=ctx.run_id,
+            snapshot_hash=snap.snapshot_hash,
+            metrics={"snapshot": snap.as_dict()},
+        )
+    rows = snap.rows.get("sft", {})
+    if not rows.get("train") and any(loop.stages.get(s) for s in ("sft", "prm", "rl")):
+        held = sum(rows.values())
+        return snap, f"the train split is empty: all {held} verified chains are held out for evaluation"
+    return snap, None
+
+
+def _prm_unlearnable(snap: Any) -> str | None:
+    """Why the PRM cannot learn from the snapshot's train split (it needs accepted and rejected
+    steps), or None."""
+    from training.data import read_rows
+
+    rows = read_rows(snap.dirs["prm"], "train", purpose="training")
+    labels = {bool(label) for row in rows for label in row.get("labels", ())}
+    if len(labels) == 2:
+        return None
+    has = "only correct steps" if labels == {True} else "only wrong steps" if labels else "no steps"
+    return f"the PRM needs correct and wrong steps to learn from; the train split has {has}"
 
 
 def _last_prm(ctx: RunContext) -> str | None:

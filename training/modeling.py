@@ -76,13 +76,17 @@ def load_vlm(
 ) -> Any:
     """The model, with ``adapter_path`` applied: trainable (a PeftModel to keep training) or merged.
 
-    ``dtype`` is "bfloat16", "float16", "float32" or None (the checkpoint's).
+    ``dtype`` is "bfloat16", "float16", "float32", "auto" (this machine's:
+    :func:`training.arguments.resolve_dtype`) or None (the checkpoint's).
     """
     import torch
     from transformers import AutoModelForImageTextToText
 
+    from training.arguments import resolve_dtype
+
     kwargs: dict[str, Any] = {}
-    if dtype and dtype != "auto":
+    dtype = resolve_dtype(dtype)
+    if dtype:
         kwargs["dtype"] = getattr(torch, dtype)
     model = AutoModelForImageTextToText.from_pretrained(model_name_or_path, **kwargs)
     if adapter_path:

@@ -26,7 +26,7 @@ from typing import Any
 from trl import ModelConfig
 from trl.experimental.prm import PRMConfig, PRMTrainer
 
-from training.arguments import DataArguments, train_and_save
+from training.arguments import AutoBF16, DataArguments, train_and_save
 from training.prm import StepScorer, held_out_auroc, write_marker
 from training.step_errors import prm_context
 
@@ -47,16 +47,14 @@ class PRMModelConfig(ModelConfig):
 
 
 @dataclass
-class ChestXPRMConfig(PRMConfig):
-    """PRMConfig with defaults that fit short chest X-ray chains."""
+class ChestXPRMConfig(AutoBF16, PRMConfig):
+    """PRMConfig with defaults that fit short chest X-ray chains (``bf16: auto``: see
+    :mod:`training.arguments`)."""
 
     max_length: int | None = field(
         default=512, metadata={"help": "Tokens of context + steps (the context is cut first)."}
     )
     report_to: str | list[str] = field(default="none", metadata={"help": "Where to report metrics."})
-    bf16: bool | None = field(
-        default=False, metadata={"help": "bf16 training (set true on GPUs that have it)."}
-    )
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Trade compute for memory."})
     resume_from_checkpoint: str | None = field(
         default="auto", metadata={"help": "'auto', 'never' or a path."}

@@ -23,7 +23,7 @@ from typing import Any
 
 from trl import ModelConfig, SFTConfig
 
-from training.arguments import DataArguments, train_and_save
+from training.arguments import AUTO, AutoBF16, DataArguments, train_and_save
 
 
 @dataclass
@@ -70,11 +70,20 @@ class ChestXModelConfig(ModelConfig):
         default=None,
         metadata={"help": "Continue training this LoRA adapter (the current version's) instead."},
     )
+    dtype: str | None = field(
+        default=AUTO,
+        metadata={
+            "help": "Weights' dtype: 'auto' (bfloat16 where the GPU supports it, else float32), "
+            "bfloat16, float16 or float32.",
+            "choices": ["auto", "bfloat16", "float16", "float32"],
+        },
+    )
 
 
 @dataclass
-class ChestXSFTConfig(SFTConfig):
-    """SFTConfig with defaults for LoRA on a vision-language model."""
+class ChestXSFTConfig(AutoBF16, SFTConfig):
+    """SFTConfig with defaults for LoRA on a vision-language model (``bf16: auto``: see
+    :mod:`training.arguments`)."""
 
     max_length: int | None = field(
         default=None, metadata={"help": "No truncation: image tokens must stay whole."}

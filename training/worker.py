@@ -33,7 +33,6 @@ from review_db.models import TrainingRun
 from review_db.types import RunStatus
 from training import runs
 from training.launch import run_dir
-from training.progress import Heartbeat, ProgressCallback
 
 
 class InjectedFault(RuntimeError):
@@ -79,6 +78,10 @@ class RunContext:
 
     def callbacks(self, stage: str) -> list[Any]:
         """The trainer callbacks of a stage: progress to the database, and fault injection."""
+        # Here, not at the top: it subclasses transformers' TrainerCallback (seconds to import),
+        # and the web app imports this module to start the loop without training anything.
+        from training.progress import ProgressCallback
+
         return [ProgressCallback(self.report, stage=stage, on_step=self._fault_hook())]
 
     def _fault_hook(self) -> Callable[[int], None] | None:
@@ -118,6 +121,8 @@ def execute(
     run_id: int, *, settings: Any, factory: Any | None = None, main_process: bool | None = None
 ) -> int:
     """Run the recorded run ``run_id``; 0 on success, 1 on failure (recorded either way)."""
+    from training.progress import Heartbeat  # see RunContext.callbacks
+
     factory = factory or session_factory(settings)
     main_process = _is_main_process() if main_process is None else main_process
     out_dir = run_dir(settings, run_id)
