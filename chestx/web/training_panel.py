@@ -1,8 +1,9 @@
 """The admin page's training section: what :func:`training.jobs.overview` says, and its buttons.
 
 Contract: :func:`panel_html` turns the overview (plain dicts) into escaped HTML: the active job
-with its stages and progress (step / total, loss, ETA), recent runs, and model versions with
-their status and held-out metrics. :func:`run_loop` and :func:`cancel_job` are the buttons:
+with its stages and progress (step / total, loss, ETA), recent runs (each failed or cancelled one
+with its log in a closed ``<details>``), and model versions with their status and held-out
+metrics. :func:`run_loop` and :func:`cancel_job` are the buttons:
 admins only; "Run loop now" calls :func:`training.jobs.request_loop` with ``force`` and the
 app's loop config (default :data:`DEFAULT_LOOP_CONFIG`), which records the job and starts a
 detached worker process: this process never trains. Errors (a job already running, none to
@@ -134,6 +135,18 @@ def _outcome(run: Mapping[str, Any]) -> str:
     return (run.get("error") or "").splitlines()[0][:120] if run.get("error") else ""
 
 
+def logs_html(runs: Sequence[Mapping[str, Any]]) -> str:
+    """A closed <details> per failed or cancelled run with the end of its log (or its error)."""
+    parts = [
+        f'<details class="cx-run-log" id="cx-run-log-{esc(r["id"])}"><summary>Log of run {esc(r["id"])} '
+        f"({esc(r['kind'])}, {esc(r['status'])})</summary>"
+        f'<pre style="max-height:24rem;overflow:auto;white-space:pre-wrap">{esc(r["log"])}</pre></details>'
+        for r in runs
+        if r.get("log")
+    ]
+    return "".join(parts)
+
+
 def runs_html(runs: Sequence[Mapping[str, Any]]) -> str:
     rows = [
         (
@@ -146,7 +159,7 @@ def runs_html(runs: Sequence[Mapping[str, Any]]) -> str:
         ["Run", "Kind", "Status", "Part of", "Created", "Finished", "Outcome"],
         rows,
         empty="No training run yet.",
-    )
+    ) + logs_html(runs)
 
 
 def _radrscore(value: Any) -> str:

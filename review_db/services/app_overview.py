@@ -132,7 +132,9 @@ def admin_overview(*, session: Session, limit: int = 200) -> dict[str, list[dict
     )
     users = [
         {
+            "id": u.id,
             "username": u.username,
+            "display_name": u.display_name,
             "role": u.role.value,
             "active": u.active,
             "sessions": logins.get(u.id, 0),

@@ -2,6 +2,12 @@
 
 Passwords are hashed with argon2id (argon2-cffi); login tokens are random and only their sha256
 is stored, so a copy of the database does not let anyone log in.
+
+Account changes (add, role, password, active) validate first and raise
+:class:`~review_db.errors.ValidationError` with nothing changed: a bad name or role, a password
+under :data:`MIN_PASSWORD` characters, a duplicate, or leaving no active admin (the last one can
+be neither deactivated nor given another role: nobody could then manage accounts in the app).
+Every change is audited by the session's actor (the audit log records the row's before/after).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from review_db import audit
@@ -33,12 +39,8 @@ def add_user(
     """Create an account. Raises ValidationError for a bad name, weak password or duplicate."""
     if not _USERNAME.match(username):
         raise ValidationError("username must be 2-64 letters, digits or . _ @ -")
-    if len(password) < MIN_PASSWORD:
-        raise ValidationError(f"password must have at least {MIN_PASSWORD} characters")
-    try:
-        role = Role(role)
-    except ValueError:
-        raise ValidationError(f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}") from None
+    _check_password(password)
+    role = _role(role)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValidationError(f"user {username!r} already exists")
     user = User(
@@ -86,30 +88,70 @@ def authenticate(*, session: Session, username: str, password: str) -> User:
     return user
 
 
-def set_password(*, session: Session, user_id: int, password: str) -> None:
+def _role(value: Role | str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise ValidationError(f"unknown role {value!r}; one of {', '.join(r.value for r in Role)}") from None
+
+
+def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise ValidationError(f"password must have at least {MIN_PASSWORD} characters")
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse to take away the last active admin (``user`` is about to stop being one)."""
+    if not (user.active and user.role is Role.admin):
+        return
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.admin, User.active.is_(True), User.id != user.id)
+    )
+    if not others:
+        raise ValidationError(f"{user.username} is the last active admin: make another account admin first")
+
+
+def end_logins(*, session: Session, user_id: int) -> int:
+    """Revoke every open login of ``user_id``; returns how many."""
+    logins = session.scalars(
+        select(LoginSession).where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+    ).all()
+    for login in logins:
+        login.revoked_at = utcnow()
+    return len(logins)
+
+
+def set_password(*, session: Session, user_id: int, password: str, end_sessions: bool = False) -> None:
+    """A new password; ``end_sessions`` also ends the account's open logins (an admin's reset)."""
+    _check_password(password)
     get_user(session=session, user_id=user_id).password_hash = _hasher.hash(password)
+    if end_sessions:
+        end_logins(session=session, user_id=user_id)
 
 
 def set_active(*, session: Session, user_id: int, active: bool, expected_version: int | None = None) -> User:
+    """(De)activate an account; deactivating ends its logins. Not the last active admin."""
     user = get_user(session=session, user_id=user_id)
     check_version(user, expected_version)
-    user.active = active
     if not active:
-        for login in session.scalars(
-            select(LoginSession).where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
-        ):
-            login.revoked_at = utcnow()
+        _keep_an_admin(session, user)
+        end_logins(session=session, user_id=user_id)
+    user.active = active
     return user
 
 
 def set_role(
     *, session: Session, user_id: int, role: Role | str, expected_version: int | None = None
 ) -> User:
+    """Give the account ``role``; the last active admin keeps theirs."""
     user = get_user(session=session, user_id=user_id)
     check_version(user, expected_version)
-    user.role = Role(role)
+    role = _role(role)
+    if role is not Role.admin:
+        _keep_an_admin(session, user)
+    user.role = role
     return user
 
 
