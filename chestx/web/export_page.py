@@ -191,8 +191,8 @@ def build_export_page(ctx: AppContext) -> gr.Blocks:
         result = gr.HTML(elem_id="cx-export-panel")
         gr.HTML('<h2 class="cx-h">Exports on the server</h2><p class="cx-muted">Made with '
                 "<code>chestx export</code> under <code>CHESTX_HOME/exports</code>.</p>")  # fmt: skip
-        listing = gr.HTML()
-        refresh = gr.Button("Refresh", size="sm")
+        listing = gr.HTML(elem_id="cx-export-listing")
+        refresh = gr.Button("Refresh", size="sm", elem_id="cx-export-refresh")
         rows = gr.JSON(visible=False)
 
         def exports(request: gr.Request) -> list[list[str]]:

@@ -287,6 +287,15 @@ def test_researcher_journey(live, new_page, tmp_path, capfd) -> None:  # noqa: A
     for case in cases:
         for sid in (case["study_id"], case["prior_study_id"]):
             assert sid is None or studies[sid] == case["split"], case["id"]
+    # The exports made on the server with `chestx export` show after a refresh.
+    from review_db.export import build_export
+
+    build_export(
+        session_factory=live.factory, kind="prm", out_dir=live.settings.exports_dir / "journey-prm",
+        key=live.settings.key_bytes(), images="none",
+    )  # fmt: skip
+    page.click("#cx-export-refresh")
+    page.wait_for_selector("#cx-export-listing td:has-text('journey-prm')")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "researcher-export.png"), full_page=True)
 
