@@ -219,3 +219,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     for i, page in enumerate(pages):
         with contextlib.suppress(Exception):  # a closed page cannot be photographed; the failure stands
             page.screenshot(path=str(ARTIFACTS / f"{item.name}-{i}.png"), full_page=True)
+
+
+def _browser_modules() -> set[Path]:
+    """Test files that hold browser tests (marked ``browser`` in their source)."""
+    root = Path(__file__).resolve().parent
+    return {p for p in root.rglob("test_*.py") if "mark.browser" in p.read_text(encoding="utf-8")}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The gates (``gate`` marker) run last, and know whether the whole browser suite was collected."""
+    gates = [i for i in items if i.get_closest_marker("gate")]
+    rest = [i for i in items if not i.get_closest_marker("gate")]
+    items[:] = rest + gates
+    collected = {Path(str(i.fspath)).resolve() for i in rest if i.get_closest_marker("browser")}
+    gate_files = {Path(str(i.fspath)).resolve() for i in gates}
+    config._chestx_browser_modules_collected = bool(gates) and _browser_modules() - gate_files <= collected
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """A deselected browser test (-k, -m) means the gates cannot expect everything fired."""
+    if any(i.get_closest_marker("browser") for i in items):
+        items[0].config._chestx_browser_deselected = True
+
+
+def whole_browser_suite(config: pytest.Config) -> bool:
+    """Whether every browser test was collected and none deselected in this session."""
+    collected = getattr(config, "_chestx_browser_modules_collected", False)
+    return collected and not getattr(config, "_chestx_browser_deselected", False)
+

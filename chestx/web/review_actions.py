@@ -40,6 +40,7 @@ from review_db.types import AnswerVerdict, CaseStatus, Role, TaskType
 NEXT_CASE_ATTEMPTS = 40
 PAGE_SIZE = 25
 NEEDS_CHAIN = "needs_chain"  # the status filter's value for open cases waiting for a chain
+MINE = "mine"  # the status filter's value for the cases this reviewer has reviewed
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,12 @@ def parse_filter(
     try:
         return WorklistFilter(
             task_type=TaskType(task_type) if task_type else None,
-            status=CaseStatus(status) if status and status != NEEDS_CHAIN else CaseStatus.open,
+            status=CaseStatus(status) if status and status not in (NEEDS_CHAIN, MINE) else CaseStatus.open,
             model=str(model) if model else None,
             demo={"demo": True, "real": False}.get(demo or ""),
             search=str(search or "")[:200],
             needs_chain=status == NEEDS_CHAIN,
+            mine=status == MINE,
             order=WorklistOrder(order) if order else WorklistOrder.priority,
         )
     except ValueError as exc:
@@ -147,11 +149,12 @@ def worklist(ctx: AppContext, user: UserInfo | None, flt: WorklistFilter, page: 
         counts = services.status_counts(session=session, reviewer_id=user.id)
         others = app_queries.cases_in_progress(session=session, exclude_reviewer_id=user.id)
         models = tuple(app_queries.model_choices(session=session))
-    empty = (
-        "No open case is waiting for a chain."
-        if flt.needs_chain
-        else "No case is waiting for you with these filters."
-    )
+    if flt.needs_chain:
+        empty = "No open case is waiting for a chain."
+    elif flt.mine:
+        empty = "You have not submitted a review with these filters yet."
+    else:
+        empty = "No case is waiting for you with these filters."
     table = case_table(rows, empty=empty, waiting_chain=flt.needs_chain)
     table += _pager(max(0, page), pages, len(rows), total)
     progress = case_table(others, empty="Nobody else is reviewing a case right now.", show_holder=True)

@@ -17,7 +17,7 @@ import gradio as gr
 from chestx.web.common import PRIVATE, guarded, guarded_gen, page, static_text, table_js
 from chestx.web.context import AppContext
 from chestx.web.html import TASK_LABELS
-from chestx.web.review_actions import NEEDS_CHAIN
+from chestx.web.review_actions import MINE, NEEDS_CHAIN
 from chestx.web.review_handlers import ReviewHandlers
 from chestx.web.state import ReviewState
 from review_db.services.worklist import WorklistOrder
@@ -86,7 +86,8 @@ def _filters() -> list[Any]:
         elem_id="cx-f-task",
     )
     status = gr.Dropdown(
-        [(s.value.capitalize(), s.value) for s in CaseStatus] + [("Waiting for a chain", NEEDS_CHAIN)],
+        [(s.value.capitalize(), s.value) for s in CaseStatus]
+        + [("Waiting for a chain", NEEDS_CHAIN), ("Reviewed by you", MINE)],
         value="open",
         label="Status",
         elem_id="cx-f-status",

@@ -6,7 +6,8 @@ review of that chain, and nobody else holds an unexpired lease on it. Cases the 
 holds come first, then by the chosen order (priority and age by default).
 
 Open cases without a reviewable chain (none yet, or the current one judged unusable) are
-"waiting for a chain": :attr:`WorklistFilter.needs_chain` lists them, so every case can be reached.
+"waiting for a chain": :attr:`WorklistFilter.needs_chain` lists them, and
+:attr:`WorklistFilter.mine` the cases the reviewer has reviewed, so every case can be reached.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class WorklistFilter:
     demo: bool | None = None
     search: str = ""  # a case id ("12" or "#12"), or words of the question or the source
     needs_chain: bool = False  # open cases waiting for a chain instead of those waiting for a review
+    mine: bool = False  # cases whose current chain this reviewer has reviewed (to read or amend)
     order: WorklistOrder = WorklistOrder.priority
 
 
@@ -96,7 +98,9 @@ def _waiting_for(reviewer_id: int, now: dt.datetime, flt: WorklistFilter) -> Sel
         CaseLock.case_id == Case.id, CaseLock.reviewer_id != reviewer_id, CaseLock.expires_at > now
     )
     query = select(Case).where(~exists(locked_by_other))
-    if flt.needs_chain:
+    if flt.mine:
+        query = select(Case).where(exists(_review_of(current_chain_id(), reviewer_id)))
+    elif flt.needs_chain:
         query = query.where(Case.status == CaseStatus.open, needs_chain())
     else:
         query = query.where(~exists(_review_of(current_chain_id(), reviewer_id)), ~needs_chain())
@@ -173,7 +177,7 @@ def next_case(
     the next candidate is tried. Cases waiting for a chain are never handed out.
     """
     now = utcnow()
-    if flt.needs_chain:
+    if flt.needs_chain or flt.mine:
         return None
     if flt == WorklistFilter():
         held = _held_case(session, reviewer_id, now)

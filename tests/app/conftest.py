@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.harness import Listeners, ServerLog, capture, instrument
+
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,12 +41,15 @@ def free_port() -> int:
 
 @dataclass
 class Live:
-    """A running app and what tests need to drive it."""
+    """A running app and what tests need to drive it; ``listeners`` and ``log`` are what the
+    browser suite's gates check (tests/app/harness.py)."""
 
     url: str
     settings: object
     factory: object
     app: object
+    listeners: Listeners
+    log: ServerLog
 
     def user(self, name: str, role: str = "reviewer") -> int:
         from review_db import services
@@ -53,14 +58,24 @@ class Live:
         with session_scope(self.factory, actor="test") as s:
             return services.add_user(session=s, username=name, password=PASSWORD, role=role).id
 
-    def case(self, steps: tuple[str, ...], **over) -> tuple[int, int, list[int]]:
-        """A case on the demo's real radiograph with a chain of ``steps``: (case, chain, step ids)."""
+    def case(self, steps: tuple[str, ...] | None, **over) -> tuple[int, int | None, list[int]]:
+        """A case on the demo's real radiograph with a chain of ``steps``: (case, chain, step ids).
+
+        ``steps=None``: a case without a chain. The chain's answer, source, model name and status
+        come from ``answer``, ``source``, ``model`` and ``chain_status`` (default "B", imported).
+        """
         from sqlalchemy import select
 
         from review_db import services
         from review_db.engine import session_scope
         from review_db.models import Study
 
+        chain_kw = {
+            "final_answer": over.pop("answer", "B"),
+            "source": over.pop("source", "imported"),
+            "source_detail": over.pop("model", ""),
+            "status": over.pop("chain_status", "complete"),
+        }
         with session_scope(self.factory, actor="test") as s:
             study = s.scalars(select(Study).order_by(Study.id)).first()
             case = services.create_case(
@@ -73,10 +88,15 @@ class Live:
                 priority=over.pop("priority", 100),
                 **over,
             )
-            chain = services.add_chain(
-                session=s, case_id=case.id, steps=list(steps), final_answer="B", source="imported"
-            )
+            if steps is None:
+                return case.id, None, []
+            chain = services.add_chain(session=s, case_id=case.id, steps=list(steps), **chain_kw)
             return case.id, chain.id, [st.id for st in sorted(chain.steps, key=lambda x: x.position)]
+
+    @staticmethod
+    def slow_model(delay_s: float) -> None:
+        """How long the scripted model waits between chunks (0: back to the default)."""
+        ScriptedBackend.delay_s = delay_s or 0.01
 
     def login_cookie(self, name: str, password: str = PASSWORD) -> str:
         import httpx
@@ -109,7 +129,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     from review_db.engine import session_factory
 
     home = tmp_path_factory.mktemp("home")
-    settings = Settings(home=home, pseudonym_key="test-key-0123456789", database_url=None)
+    # A 30 s lease, renewed every 10 s: the browser suite sees the renewal timer fire.
+    settings = Settings(home=home, pseudonym_key="test-key-0123456789", database_url=None, lock_minutes=0.5)
     web_app.prepare_database(settings)
     hint = web_app.seed_demo(settings)
     loop_config = home / "loop.yaml"  # "Run loop now" must not start a real training here
@@ -117,11 +138,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     application = web_app.build_app(
         settings, demo_hint=hint, backend_factory=fake_backend_factory, loop_config=loop_config
     )
+    listeners, log = instrument(application), ServerLog()
+    stop_capture = capture(log)
     port = free_port()
     server, thread = serve(application, port)
-    yield Live(f"http://127.0.0.1:{port}", settings, session_factory(settings), application)
+    yield Live(f"http://127.0.0.1:{port}", settings, session_factory(settings), application, listeners, log)
     server.should_exit = True
     thread.join(timeout=10)
+    stop_capture()
 
 
 SCRIPTED = (
@@ -133,6 +157,7 @@ class ScriptedBackend:
     """A model stand-in that streams a fixed output through the reasoner's real event mapper."""
 
     name = "scripted"
+    delay_s = 0.01  # between chunks of 7 characters (Live.slow_model changes it)
 
     def describe(self):  # noqa: ANN201
         from reasoner.backends.base import BackendInfo
@@ -147,7 +172,7 @@ class ScriptedBackend:
             if cancel is not None and cancel.is_set():
                 yield from mapper.finish("cancelled")
                 return
-            time.sleep(0.01)
+            time.sleep(ScriptedBackend.delay_s)
             yield from mapper.feed(SCRIPTED[i : i + 7])
         yield from mapper.finish("stop")
 

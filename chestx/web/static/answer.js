@@ -11,13 +11,17 @@
   let key = null;
   let sentFor = null; // the key of the form last submitted (its draft goes once the case moves on)
   let busy = false;
+  // Which form key each choice was made for, by "name=value" (kept here, not in the DOM: Gradio's
+  // in-place update removes attributes the server did not render).
+  const setFor = new Map();
+  const id = (input) => `${input.name || input.id}=${input.value}`;
 
   const draftKey = (f) => `${DRAFT}${f.dataset.user}:${f.dataset.key}`;
   const inputs = (f) => Array.from(f.querySelectorAll("input, textarea"));
 
   function mark(input) {
     const f = form();
-    if (f) input.dataset.setFor = f.dataset.key;
+    if (f && input.name) setFor.set(id(input), f.dataset.key);
   }
 
   function counter(f) {
@@ -85,14 +89,12 @@
       sentFor = null;
       key = f.dataset.key;
       f.reset();
-      for (const input of inputs(f)) {
-        delete input.dataset.setFor;
-        if (input.defaultChecked || (input.tagName === "TEXTAREA" && input.defaultValue)) mark(input);
-      }
+      setFor.clear();
       restoreDraft(f);
     } else {
       sentFor = null; // refused: the reviewer's choices stay, and so does the draft
     }
+    for (const input of inputs(f)) if (input.defaultChecked) mark(input); // what the server drew
     if (f.dataset.readonly === "1") dropDraft(f.dataset.key);
     counter(f);
   }
@@ -132,7 +134,7 @@
       case_id: Number(f.dataset.case),
       chain_id: Number(f.dataset.chain),
       verdict: verdict ? verdict.value : null,
-      verdict_set_for: verdict ? verdict.dataset.setFor || null : null,
+      verdict_set_for: verdict ? setFor.get(id(verdict)) || null : null,
       chosen,
       comment: comment ? comment.value : "",
     });
