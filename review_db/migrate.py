@@ -86,6 +86,8 @@ def downgrade(url: str, revision: str = "base", *, allow_data_loss: bool = False
                 raise DowngradeDropsData(revision, losses)
             _downgrade_on(conn, revision)
         return losses
+    except RuntimeError as exc:  # a migration refusing (e.g. rows the older schema cannot store)
+        raise ValidationError(f"cannot downgrade to {revision}: {exc}") from None
     finally:
         engine.dispose()
 

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from review_db import migrate
 from review_db.engine import session_scope
+from review_db.errors import ValidationError
 from review_db.migrate import DataLoss, DowngradeDropsData, current_revision, downgrade, head_revision
 from tests import factories
 
@@ -76,6 +77,21 @@ def test_deleted_rows_and_dropped_columns_with_values_count_as_loss(db, monkeypa
     assert str(DataLoss("steps", 6)) == "steps (6 rows)"
     db.engine.dispose()
     assert _counts(db)["steps"] == 6  # the dry run was rolled back
+
+
+def test_a_migration_refusing_to_downgrade_is_a_message_and_changes_nothing(db, monkeypatch) -> None:  # noqa: ANN001
+    _populate(db)
+    before = _counts(db)
+
+    def refuses(conn, revision) -> None:  # noqa: ANN001 - as 0003 does with 'unusable' reviews
+        conn.execute(text("DELETE FROM steps"))
+        raise RuntimeError("2 reviews mark a chain unusable, which revision 0002 cannot store")
+
+    monkeypatch.setattr(migrate, "_downgrade_on", refuses)
+    with pytest.raises(ValidationError, match="cannot downgrade to 0002: 2 reviews mark a chain unusable"):
+        downgrade(db.url, "0002", allow_data_loss=True)
+    db.engine.dispose()
+    assert _counts(db) == before
 
 
 def test_cli_refuses_then_drops_with_yes_drop_data(db, settings, monkeypatch) -> None:  # noqa: ANN001
