@@ -214,7 +214,9 @@ def _models_and_loop(page, live) -> None:  # noqa: ANN001
     models = page.inner_text("#cx-admin-models")
     assert "journey-v1\tpromoted\tjourney-base" in models and "0.750" in models and "1.250" in models
 
-    # Run the loop now, watch its progress as the worker reports it, cancel it.
+    # Run the loop now, watch its progress as the worker reports it, cancel it. (The failing
+    # config below already: a worker that imports the trainer cannot finish before the cancel.)
+    (Path(live.settings.home) / "loop.yaml").write_text(FAILING_LOOP, encoding="utf-8")
     page.click("#cx-run-loop")
     _says(page, "ok", "Loop run", where="#cx-train-notice")
     page.wait_for_selector("#cx-train-active")
@@ -229,7 +231,6 @@ def _models_and_loop(page, live) -> None:  # noqa: ANN001
     page.wait_for_selector("#cx-train-idle")
 
     # A stage that fails: its log is on the page, the promoted model is the one before.
-    (Path(live.settings.home) / "loop.yaml").write_text(FAILING_LOOP, encoding="utf-8")
     page.click("#cx-run-loop")
     _says(page, "ok", "Loop run", where="#cx-train-notice")
     with live.factory() as s:
