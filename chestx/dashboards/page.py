@@ -90,11 +90,17 @@ def link_html(heading: str, url: str | None, name: str = "") -> str:
     return f'<a class="dash-download" href="{html.escape(url, quote=True)}" download="{saved}">{label}</a>'
 
 
+OUTCOME_LABELS = {"agree": "agreed", "disagree": "disagreed", "unusable": "chain unusable"}
+
+
 def status_line(data: DashboardData) -> str:
     when = data.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC") if data.generated_at else "never"
+    outcomes = " · ".join(f"{n:,} {OUTCOME_LABELS.get(k, k)}" for k, n in data.outcomes)
     return (
         f"Updated {when} in {data.seconds:.1f} s · {data.verdict_rows:,} step verdicts on "
-        f"{data.judged_steps:,} steps · PNG: the camera button on each chart"
+        f"{data.judged_steps:,} steps"
+        + (f" · reviews: {outcomes}" if outcomes else "")
+        + " · PNG: the camera button on each chart"
     )
 
 

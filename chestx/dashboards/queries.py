@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from chestx.dashboards import metrics as mx
 from chestx.dashboards.rollup import ADDED, CACHE, VERDICTS, Rollup, RollupCache, snapshot
 from review_db.models import Case, Chain, ChainReview, ModelVersion, TrainingRun, User
-from review_db.types import CaseStatus, utcnow
+from review_db.types import AnswerVerdict, CaseStatus, utcnow
 
 log = logging.getLogger(__name__)
 TIME_EDGES = (0, 30, 60, 120, 180, 300, 600, 900, 1800, 3600)  # seconds; the last bin is open
@@ -145,6 +145,8 @@ class DashboardData:
     time_spent: TimeSpent = TimeSpent()
     verdict_rows: int = 0
     judged_steps: int = 0
+    # Submitted reviews by outcome (AnswerVerdict: agree, disagree, unusable), amendments left out.
+    outcomes: tuple[tuple[str, int], ...] = ()
     generated_at: dt.datetime | None = None
     seconds: float = 0.0
 
@@ -153,12 +155,24 @@ def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
+def review_outcomes(*, session: Session) -> tuple[tuple[str, int], ...]:
+    """Submitted reviews per outcome, in AnswerVerdict's order (a review being amended counts not)."""
+    found = dict(
+        session.execute(
+            select(ChainReview.answer_verdict, func.count())
+            .where(ChainReview.reopened_at.is_(None))
+            .group_by(ChainReview.answer_verdict)
+        ).all()
+    )
+    return tuple((v.value, int(found.get(v, 0))) for v in AnswerVerdict)
+
+
 def review_activity(*, session: Session, rollup: Rollup) -> tuple[DayActivity, ...]:
     """Verdicts, reviews and newly verified cases per day, oldest first (days with any)."""
     reviews = session.execute(
-        select(func.date(ChainReview.submitted_at), func.count()).group_by(
-            func.date(ChainReview.submitted_at)
-        )
+        select(func.date(ChainReview.submitted_at), func.count())
+        .where(ChainReview.reopened_at.is_(None))
+        .group_by(func.date(ChainReview.submitted_at))
     ).all()
     # A correlated max per verified case walks the (case -> chains -> reviews) indexes; a join
     # and GROUP BY case would sort every review instead. (Not wrapped in a subquery to filter
@@ -363,6 +377,7 @@ def load_all(factory: sessionmaker[Session], *, cache: RollupCache = CACHE) -> D
             time_spent=time_spent(session=session),
             verdict_rows=rollup.rows,
             judged_steps=rollup.judged_steps,
+            outcomes=review_outcomes(session=session),
             generated_at=utcnow(),
         )
     return dataclasses.replace(data, seconds=time.perf_counter() - started)
@@ -386,6 +401,7 @@ __all__ = [
     "loss_curves",
     "model_points",
     "review_activity",
+    "review_outcomes",
     "time_spent",
     "verdict_rates",
     "warm_up",

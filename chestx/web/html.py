@@ -25,6 +25,31 @@ TASK_LABELS = {
     "temporal": "Comparison with prior",
 }
 
+# What the parser's and the store's flags on a chain mean, for people (reasoner.parsing,
+# review_db.services.cases.add_chain); an unknown flag shows as its words.
+FLAG_LABELS = {
+    "answer_outside_options": "answer is not one of the options",
+    "chat_template_stripped": "chat template removed from the output",
+    "empty": "empty output",
+    "extra_text": "text after the answer",
+    "incomplete": "generation stopped early",
+    "malformed": "not in the <think>/<answer> format",
+    "multiple_answer_tags": "several <answer> tags",
+    "multiple_answers": "several answers",
+    "no_answer": "no final answer",
+    "no_reasoning": "no reasoning",
+    "no_steps": "no reasoning steps",
+    "no_think_tag": "no <think> tag",
+    "text_before_think": "text before <think>",
+    "truncated": "cut off at the length limit",
+    "unclosed_think": "<think> never closed",
+}
+
+
+def flag_label(flag: str) -> str:
+    return FLAG_LABELS.get(flag, flag.replace("_", " "))
+
+
 # Pages of the app: (path, label, roles besides admin that may open it).
 PAGES: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/review/", "Review", frozenset({Role.reviewer})),
@@ -148,7 +173,7 @@ def case_header(detail: CaseDetail, *, user_id: int, read_only_reason: str = "")
     demo = chip("Demo", "demo") if detail.is_demo else ""
     status = chip(detail.status.capitalize(), "status")
     source = esc(detail.model_version or detail.chain_source or "no chain")
-    flags = "".join(chip(f, "flag") for f in detail.chain_flags)
+    flags = "".join(chip(flag_label(f), "flag") for f in detail.chain_flags)
     return (
         f'<div class="cx-casehead" data-case-id="{detail.id}"><h2>Case {detail.id}</h2>{demo}{status}'
         f'<span class="cx-muted">chain: {source}</span>{flags}'

@@ -150,3 +150,25 @@ def test_viewer_names_the_case_never_a_path() -> None:
 )
 def test_login_only_returns_to_local_paths(path: str, safe: str | None) -> None:
     assert safe_next_path(path) == safe
+
+
+def test_chain_flags_are_shown_in_words_not_as_ids() -> None:
+    from chestx.web.html import case_header
+
+    header = case_header(
+        _detail(["A step."], chain_flags=("chat_template_stripped", "some_new_flag")), user_id=1
+    )
+    assert "chat template removed from the output" in header and "some new flag" in header
+    assert "chat_template_stripped" not in header and "some_new_flag" not in header
+
+
+def test_answer_panel_names_its_form_and_offers_only_unusable_for_an_unverifiable_chain() -> None:
+    from chestx.web.answer_html import render_answer
+
+    html = render_answer(
+        case_id=7, chain_id=3, user_id=2, options=("Yes", "No"), model_answer=None, read_only=False,
+        unverifiable="the chain has no final answer",
+    )  # fmt: skip
+    assert 'data-key="7:3"' in html and 'data-user="2"' in html and "cannot be verified" in html
+    radios = dict(re.findall(r'value="(agree|disagree|unusable)"[^>]*?( disabled)?>', html))
+    assert radios == {"agree": " disabled", "disagree": " disabled", "unusable": ""}

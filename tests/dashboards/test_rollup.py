@@ -44,10 +44,17 @@ def test_folding_new_verdicts_equals_a_rebuild(seeded) -> None:  # noqa: ANN001
     # More work: r2 changes their mind on A2 (correct -> reject), r3 reviews case A too.
     a = ids.steps["A"]
     r2, r3 = ids.reviewers["r2"], ids.reviewers["r3"]
-    with session_scope(db.factory, actor="test") as s:
-        services.claim_case(session=s, case_id=ids.cases["A"], reviewer_id=r2, lease=LEASE)
+    with session_scope(db.factory, actor="test") as s:  # a submitted review changes by amendment
+        review = services.reopen_review(session=s, chain_id=ids.chains["A"], reviewer_id=r2, lease=LEASE)
         services.record_verdict(session=s, step_id=a[1], reviewer_id=r2, verdict="reject", lease=LEASE)
-        services.release_case(session=s, case_id=ids.cases["A"], reviewer_id=r2)
+        services.submit_review(
+            session=s,
+            chain_id=ids.chains["A"],
+            reviewer_id=r2,
+            answer_verdict=review.answer_verdict,
+            corrected_answer=review.corrected_answer,
+            lease=LEASE,
+        )
     _review(
         db.factory,
         ids.cases["A"],
