@@ -8,6 +8,7 @@
     ["r", "Reject the step (then an optional reason)"],
     ["m", "Comment on the step"],
     ["i", "Add a missing step after this one"],
+    ["y / n / u", "Final answer: agree / disagree (then the options) / chain unusable"],
     ["Ctrl+Enter", "Submit the review"],
     ["1 – 5", "Window presets: default, lung, mediastinum, bone, full"],
     ["+ / − / 0", "Zoom in / out / fit"],
