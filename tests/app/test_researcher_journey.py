@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -294,8 +295,11 @@ def test_researcher_journey(live, new_page, tmp_path, capfd) -> None:  # noqa: A
         session_factory=live.factory, kind="prm", out_dir=live.settings.exports_dir / "journey-prm",
         key=live.settings.key_bytes(), images="none",
     )  # fmt: skip
-    page.click("#cx-export-refresh")
-    page.wait_for_selector("#cx-export-listing td:has-text('journey-prm')")
+    try:
+        page.click("#cx-export-refresh")
+        page.wait_for_selector("#cx-export-listing td:has-text('journey-prm')")
+    finally:  # the app is shared by the test session: leave its export folder as it was
+        shutil.rmtree(live.settings.exports_dir / "journey-prm")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "researcher-export.png"), full_page=True)
 
@@ -310,7 +314,7 @@ def test_researcher_journey(live, new_page, tmp_path, capfd) -> None:  # noqa: A
     out, summary = tmp_path / "scores.jsonl", tmp_path / "summary.json"
     args = ["eval", "radrscore", str(results), "--out", str(out), "--summary", str(summary)]
     done = CliRunner().invoke(app, args)
-    assert done.exit_code == 0, done.output[-2000:]
+    assert done.exit_code == 0, (done.output[-2000:], repr(done.exception))
     assert "overall" in done.output
     scores = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(scores) == 2 and all(0.0 <= s["completeness"] <= 1.0 for s in scores)
