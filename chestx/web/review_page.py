@@ -217,20 +217,22 @@ def _wire(ctx: AppContext, ui: ReviewUI, demo: gr.Blocks, buttons: dict[str, Any
     )
     hidden = {"show_progress": "hidden", **PRIVATE}
     load_out = list(dict.fromkeys([*wl_out, ui.model_filter, ui.nav, *case_out]))
-    demo.load(guarded(h.on_load), filters, load_out, **PRIVATE)
+    # Reads and short writes answer at once: unqueued (one POST each, no event stream to open).
+    direct = {"queue": False, **PRIVATE}
+    demo.load(guarded(h.on_load), filters, load_out, **direct)
     for f in filters[:4] + filters[5:]:  # dropdowns: on choice; the search box: on Enter
         f.input(guarded(h.filter_changed), filters, wl_out, **hidden)
     filters[4].submit(guarded(h.filter_changed), filters, wl_out, **hidden)
     buttons["prev_page"].click(guarded(h.page_back), [ui.page, *filters], wl_out, **hidden)
     buttons["next_page"].click(guarded(h.page_on), [ui.page, *filters], wl_out, **hidden)
     for table in (ui.table, ui.in_progress):
-        table.select(guarded(h.open_selected), [ui.state], case_out, **PRIVATE)
+        table.select(guarded(h.open_selected), [ui.state], case_out, **direct)
     for button in (buttons["nxt"], buttons["skip"]):
         button.click(
             guarded(h.next_case),
             [ui.state, ui.page, *filters],
             list(dict.fromkeys(case_out + leave_out)),
-            **PRIVATE,
+            **direct,
         )
     # The hot path: unqueued (one POST, no event stream), in order per tab (chain.js sends one
     # action at a time), every click kept ("multiple").
