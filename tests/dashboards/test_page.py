@@ -148,13 +148,17 @@ def test_dashboards_render_in_chromium(sqlite_db, tmp_path: Path, new_page) -> N
         tab.hover("#dash-loss .js-plotly-plot")
         assert tab.locator("#dash-loss .modebar-btn[data-title='Download plot as a PNG']").count() == 1
 
-        # New work shows after Refresh: r3 changes their mind on the added step.
+        # New work shows after Refresh: r3 amends their submitted review (a submitted review is
+        # final until reopened) and changes their mind on the added step.
         with session_scope(sqlite_db.factory, actor="test") as s:
-            case_id, step_id = ids.cases["C"], ids.steps["C"][-1]
+            chain_id, step_id = ids.chains["C"], ids.steps["C"][-1]
             reviewer = ids.reviewers["r3"]
-            services.claim_case(session=s, case_id=case_id, reviewer_id=reviewer, lease=LEASE)
+            services.reopen_review(session=s, chain_id=chain_id, reviewer_id=reviewer, lease=LEASE)
             services.record_verdict(
                 session=s, step_id=step_id, reviewer_id=reviewer, verdict="reject", lease=LEASE
+            )
+            services.submit_review(
+                session=s, chain_id=chain_id, reviewer_id=reviewer, answer_verdict="agree", lease=LEASE
             )
         tab.click("#dash-refresh")
         tab.wait_for_function("document.querySelector('#dash-status').innerText.includes('16 step verdicts')")
