@@ -194,7 +194,7 @@ def new_page(browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., 
 
     def make(**options: object) -> object:
         ctx = browser.new_context(**{"viewport": {"width": 1440, "height": 900}, **options})
-        ctx.set_default_timeout(20_000)
+        ctx.set_default_timeout(30_000)  # a busy 2-core CI machine, training workers beside the browser
         page = ctx.new_page()
         contexts.append(ctx)
         pages.append(page)
@@ -247,4 +247,3 @@ def whole_browser_suite(config: pytest.Config) -> bool:
     """Whether every browser test was collected and none deselected in this session."""
     collected = getattr(config, "_chestx_browser_modules_collected", False)
     return collected and not getattr(config, "_chestx_browser_deselected", False)
-

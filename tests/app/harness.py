@@ -6,8 +6,9 @@ first call is recorded; ``tests/app/test_gates.py`` fails unless the browser sui
 
 :class:`ServerLog` is the log of the in-process server: log records at WARNING and above with
 their tracebacks, tracebacks Gradio prints for a failed event (``traceback.print_exception`` from
-a server thread), and exceptions that end a thread. It is written to test-artifacts/ and must hold
-no traceback at the end of the browser suite.
+a server thread), and exceptions that end a thread, when they come from the app's code or its web
+stack (not from test peers in the same process, such as the fake model servers). It is written to
+test-artifacts/ and must hold no traceback at the end of the browser suite.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -120,6 +122,28 @@ class ServerLog:
             return [e for e in self.entries if "Traceback" in e]
 
 
+_ROOT = Path(__file__).resolve().parents[2]
+_SERVER_LIBS = ("gradio", "gradio_client", "uvicorn", "starlette", "fastapi", "anyio", "httpx", "sqlalchemy")
+_PROJECT = ("app.py", "chestx", "reasoner", "review_db", "training", "migrations")
+
+
+def _the_apps(path: str) -> bool:
+    """Whether code at ``path`` is the app server's: the project's or its web stack's (test peers
+    such as tests' fake model servers, built on the standard library's http.server, are not)."""
+    p = Path(path)
+    if "site-packages" in p.parts:
+        return p.parts[p.parts.index("site-packages") + 1] in _SERVER_LIBS
+    try:
+        rel = p.resolve().relative_to(_ROOT)
+    except ValueError:
+        return False
+    return rel.parts[0] in _PROJECT
+
+
+def _from_the_app(tb: Any) -> bool:
+    return any(_the_apps(frame.filename) for frame in traceback.extract_tb(tb))
+
+
 class _Handler(logging.Handler):
     def __init__(self, log: ServerLog) -> None:
         super().__init__(logging.WARNING)
@@ -127,7 +151,7 @@ class _Handler(logging.Handler):
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if threading.current_thread() is not threading.main_thread():  # the server's threads
+        if threading.current_thread() is not threading.main_thread() and _the_apps(record.pathname):
             self.log.add(self.format(record))
 
 
@@ -138,14 +162,17 @@ def capture(log: ServerLog) -> Callable[[], None]:
     original_print, original_hook = traceback.print_exception, threading.excepthook
 
     def print_exception(*args: Any, **kwargs: Any) -> None:
-        if threading.current_thread() is not threading.main_thread():  # the server's threads
+        exc = args[0] if args else kwargs.get("exc")
+        tb = args[2] if len(args) > 2 else getattr(exc, "__traceback__", None)
+        if threading.current_thread() is not threading.main_thread() and _from_the_app(tb):
             out = io.StringIO()
             original_print(*args, **{**kwargs, "file": out})
             log.add(out.getvalue())
         original_print(*args, **kwargs)
 
     def excepthook(info: threading.ExceptHookArgs) -> None:
-        log.add("".join(traceback.format_exception(info.exc_type, info.exc_value, info.exc_traceback)))
+        if _from_the_app(info.exc_traceback):
+            log.add("".join(traceback.format_exception(info.exc_type, info.exc_value, info.exc_traceback)))
         original_hook(info)
 
     traceback.print_exception = print_exception

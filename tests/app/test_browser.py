@@ -194,6 +194,7 @@ def test_educator_replays_a_verified_case(live, new_page) -> None:  # noqa: ANN0
     page.wait_for_selector("#cx-replay .cx-st-hidden")
     assert page.locator("#cx-replay .cx-st-replay").count() == 0
     page.click("#cx-next-step")
+    page.wait_for_selector("#cx-replay .cx-st-replay:nth-child(1)")  # a click while one is pending is dropped
     page.click("#cx-next-step")
     page.wait_for_selector("#cx-replay .cx-st-replay:nth-child(2)")
     diff = page.inner_html("#cx-replay .cx-st-replay:nth-child(2) .cx-diff")  # the correction as a diff
