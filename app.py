@@ -27,8 +27,8 @@ from chestx.settings import Settings, get_settings  # noqa: E402
 
 def prepare_database(settings: Settings) -> None:
     """Create and migrate a SQLite database; refuse a PostgreSQL one that is not migrated."""
+    from migrations.runner import ready_factory
     from review_db.errors import SchemaOutOfDate
-    from review_db.migrate import ready_factory
 
     settings.home.mkdir(parents=True, exist_ok=True)
     try:
@@ -39,9 +39,9 @@ def prepare_database(settings: Settings) -> None:
 
 def seed_demo(settings: Settings) -> str:
     """Seed the offline demo; returns the login hint shown on the login page."""
-    from review_db.demo import DEMO_EDUCATOR, DEMO_PASSWORD, DEMO_USER
-    from review_db.demo import seed_demo as seed
     from review_db.engine import session_factory
+    from services.demo import DEMO_EDUCATOR, DEMO_PASSWORD, DEMO_USER
+    from services.demo import seed_demo as seed
 
     info = seed(factory=session_factory(settings), settings=settings)
     if info.created_cases:

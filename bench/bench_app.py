@@ -39,9 +39,9 @@ from sqlalchemy.orm import sessionmaker
 
 from bench.app_client import Reviewer
 from bench.common import fresh_pg_database, machine, pct, write_section
-from review_db import services
+from migrations.runner import upgrade
+from review_db import store
 from review_db.engine import make_engine, session_scope
-from review_db.migrate import upgrade
 from review_db.models import StepVerdict, User
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,11 +79,11 @@ def seed(url: str, *, reviewers: int, cases: int) -> None:
     factory = sessionmaker(make_engine(url), expire_on_commit=False)
     with session_scope(factory, actor="bench:seed") as s:
         for i in range(reviewers):
-            services.add_user(session=s, username=f"bench{i:02d}", password=PASSWORD, role="reviewer")
+            store.add_user(session=s, username=f"bench{i:02d}", password=PASSWORD, role="reviewer")
     for start in range(0, cases, 250):
         with session_scope(factory, actor="bench:seed") as s:
             for n in range(start, min(cases, start + 250)):
-                case = services.create_case(
+                case = store.create_case(
                     session=s,
                     study_id=None,
                     task_type="single_choice",
@@ -91,7 +91,7 @@ def seed(url: str, *, reviewers: int, cases: int) -> None:
                     options=["No acute findings", "Nodules", "Effusion"],
                     reference_answer="B",
                 )
-                services.add_chain(
+                store.add_chain(
                     session=s,
                     case_id=case.id,
                     steps=[

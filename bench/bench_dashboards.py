@@ -13,7 +13,7 @@ decisions, and six training runs with loss histories.
 On a copy of it, the run times (best of ``--repeats``, wall and CPU): the first fold of the
 verdict rollup (what a fresh process pays once), a fold with nothing new, a fold after
 ``--new-verdicts`` new verdicts (new steps and changed minds), each query of
-:mod:`chestx.dashboards.queries`, a whole warm page refresh (:func:`queries.load_all`) and the
+:mod:`services.dashboards.queries`, a whole warm page refresh (:func:`queries.load_all`) and the
 figures. Target: each query <= 1 s. CPU time is printed too because the machines this runs on
 are shared: on a loaded machine the wall time of a single-threaded query inflates, its CPU not.
 """
@@ -35,8 +35,8 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.common import machine
+from migrations.runner import upgrade
 from review_db.engine import make_engine, read_session
-from review_db.migrate import upgrade
 from review_db.models import (
     Case,
     Chain,
@@ -324,8 +324,9 @@ class Report:
 
 
 def run(url: str, repeats: int, new_verdicts: int) -> Report:
-    from chestx.dashboards import figures, queries, stats
-    from chestx.dashboards.rollup import RollupCache, fold, snapshot
+    from chestx.web.dashboards import figures
+    from services.dashboards import queries, stats
+    from services.dashboards.rollup import RollupCache, fold, snapshot
 
     engine = make_engine(url)
     factory = sessionmaker(engine, expire_on_commit=False)

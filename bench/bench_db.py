@@ -26,9 +26,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from bench.common import fresh_pg_database, machine, pct, summary_ms
-from review_db import services
+from migrations.runner import upgrade
+from review_db import store
 from review_db.engine import WriteGate, make_engine, session_scope
-from review_db.migrate import upgrade
 from review_db.models import Case, Chain, Step, StepVerdict, Study, User
 from review_db.types import CaseStatus, ChainSource, ChainStatus, Role, StepKind, TaskType, utcnow
 
@@ -228,7 +228,7 @@ def bench_verdicts(url: str, label: str, seconds: float) -> dict[str, float]:
     def verdict(w: int, n: int) -> None:
         step_id = plan[w][n % len(plan[w])]
         with session_scope(factory, actor=f"user:{reviewers[w]}") as s:
-            services.record_verdict(
+            store.record_verdict(
                 session=s,
                 step_id=step_id,
                 reviewer_id=reviewers[w],
@@ -278,7 +278,7 @@ def _time_next_case(factory: sessionmaker, reviewer: int) -> float:
     with factory() as s:
         s.begin()
         t0 = time.perf_counter()
-        case = services.next_case(session=s, reviewer_id=reviewer, lease=LEASE)
+        case = store.next_case(session=s, reviewer_id=reviewer, lease=LEASE)
         elapsed = time.perf_counter() - t0
         assert case is not None
         s.rollback()  # do not keep the claim: every repeat sees the same database

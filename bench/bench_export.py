@@ -35,8 +35,8 @@ from sqlalchemy import insert
 from sqlalchemy.orm import sessionmaker
 
 from bench.common import machine
+from migrations.runner import upgrade
 from review_db.engine import make_engine
-from review_db.migrate import upgrade
 from review_db.models import Case, Chain, ChainReview, ModelVersion, Step, StepVerdict, Study, User
 from review_db.types import AnswerVerdict, CaseStatus, ChainSource, ChainStatus, Role, StepKind, TaskType
 
@@ -237,11 +237,11 @@ KEY = b"bench-export-key"
 
 def bare_scan(db: Path) -> dict[str, float]:
     """Fetch the rows a records export reads with the DB-API cursor, doing nothing with them."""
+    from exports.ids import SplitSpec
+    from exports.records import RecordsContext, build_tables
+    from exports.source import ExportFilter, resolve
+    from exports.tables import Dialect
     from review_db.engine import read_session
-    from review_db.export.ids import SplitSpec
-    from review_db.export.records import RecordsContext, build_tables
-    from review_db.export.source import ExportFilter, resolve
-    from review_db.export.tables import Dialect
 
     engine = make_engine(f"sqlite:///{db}")
     started, cpu = time.perf_counter(), time.process_time()
@@ -264,7 +264,7 @@ def bare_scan(db: Path) -> dict[str, float]:
 
 def export_once(db: Path, out: Path, kind: str, fmt: str, until: str | None) -> dict[str, float]:
     """One export in this process: seconds, rows, peak RSS."""
-    from review_db.export import ExportFilter, build_export
+    from exports import ExportFilter, build_export
 
     engine = make_engine(f"sqlite:///{db}")
     filters = ExportFilter(reviewed_to=dt.datetime.fromisoformat(until)) if until else ExportFilter()

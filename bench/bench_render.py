@@ -39,7 +39,7 @@ from pydicom.data import get_testdata_file  # noqa: E402
 
 from bench.common import machine  # noqa: E402
 from chestx.settings import Settings  # noqa: E402
-from review_db.imaging import (  # noqa: E402
+from imaging import (  # noqa: E402
     RenderCache,
     encode_jpeg,
     encode_png,

@@ -26,9 +26,9 @@ from sqlalchemy import select
 
 from bench.bench_app import PASSWORD, _free_port, start_server
 from bench.common import machine, write_section
-from review_db import services
+from migrations.runner import upgrade
+from review_db import store
 from review_db.engine import make_engine, session_scope
-from review_db.migrate import upgrade
 from review_db.models import ChainReview, StepVerdict, User
 
 STEPS = tuple(f"Finding number {i + 1} is described here." for i in range(8))
@@ -43,13 +43,13 @@ def seed(url: str, cases: int) -> None:
 
     factory = sessionmaker(engine, expire_on_commit=False)
     with session_scope(factory, actor="bench") as s:
-        services.add_user(session=s, username="keys", password=PASSWORD, role="reviewer")
+        store.add_user(session=s, username="keys", password=PASSWORD, role="reviewer")
         for i in range(cases):
-            case = services.create_case(
+            case = store.create_case(
                 session=s, study_id=None, task_type="single_choice", question=f"Bench question {i}?",
                 options=["No acute findings", "Nodules", "Effusion"], reference_answer="B",
             )  # fmt: skip
-            services.add_chain(
+            store.add_chain(
                 session=s, case_id=case.id, steps=list(STEPS), final_answer="B", source="imported"
             )
     engine.dispose()

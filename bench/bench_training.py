@@ -41,7 +41,7 @@ def _radiograph_png() -> bytes:
     """The real chest radiograph of pydicom-data (RG1, 1955 x 1841) as an export writes it."""
     from pydicom.data import get_testdata_file
 
-    from review_db.export.images import export_png
+    from exports.images import export_png
 
     return export_png(Path(get_testdata_file("RG1_UNCI.dcm")).read_bytes())
 

@@ -48,7 +48,7 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2 with minimal cost: the same code path, ~1 ms instead of ~100 ms per hash."""
     from argon2 import PasswordHasher
 
-    from review_db.services import users
+    from review_db.store import users
 
     monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
@@ -76,7 +76,7 @@ class Database:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from review_db.migrate import upgrade
+    from migrations.runner import upgrade
 
     path = tmp_path_factory.mktemp("tmpl") / "template.sqlite3"
     upgrade(f"sqlite:///{path}")
@@ -89,7 +89,7 @@ def pg_template() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL at 127.0.0.1:5432 is not reachable (CI needs it)")
         pytest.skip("PostgreSQL server not reachable")
-    from review_db.migrate import upgrade
+    from migrations.runner import upgrade
 
     name = f"chestx_tmpl_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

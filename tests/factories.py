@@ -8,7 +8,7 @@ import itertools
 
 from sqlalchemy.orm import Session
 
-from review_db import services
+from review_db import store
 from review_db.models import Case, Chain, Study, User
 from review_db.types import Role
 
@@ -23,9 +23,7 @@ def user(
     name: str | None = None,
     password: str = "correct horse battery",
 ) -> User:
-    return services.add_user(
-        session=session, username=name or f"user{next(_seq)}", password=password, role=role
-    )
+    return store.add_user(session=session, username=name or f"user{next(_seq)}", password=password, role=role)
 
 
 def study(session: Session, **over) -> Study:
@@ -57,7 +55,7 @@ def case(
     **over,
 ) -> tuple[Case, Chain]:
     s = study(session)
-    c = services.create_case(
+    c = store.create_case(
         session=session,
         study_id=s.id,
         task_type=over.pop("task_type", "single_choice"),
@@ -67,7 +65,7 @@ def case(
         required_reviews=required_reviews,
         **over,
     )
-    chain = services.add_chain(
+    chain = store.add_chain(
         session=session,
         case_id=c.id,
         steps=list(steps),

@@ -1,12 +1,12 @@
 """Training data: snapshots of the verified data (exports) and the rows each trainer reads.
 
 Contract: the loop never reads review tables itself. It asks :func:`snapshot` for an export of
-the verified chains (``review_db.export.build_export``: de-identified, split by patient, the test
+the verified chains (``exports.build_export``: de-identified, split by patient, the test
 split marked held out in the manifest) and trains on what that folder holds. :func:`read_rows`
 reads one split of an export folder; it refuses the test split unless ``purpose="evaluation"``,
 so no trainer can take a gradient step on held-out cases by mistake.
 
-Rows keep TRL's formats (see :mod:`review_db.export.rows`): SFT rows have ``images`` (absolute
+Rows keep TRL's formats (see :mod:`exports.rows`): SFT rows have ``images`` (absolute
 paths, or ``{"bytes", "path"}`` for Parquet exports) and ``messages``; PRM rows have ``prompt``,
 ``completions`` and ``labels``. A text PRM compares steps with the case's report, which exports
 leave out by default; :func:`attach_reports` adds it back from the database for the loop's own
@@ -69,9 +69,9 @@ def snapshot(
 
     The split seed and shares must stay the same across runs, so that a patient once in test
     stays in test; the loop config holds them. Demo cases are left out unless ``include_demo``.
-    Raises :class:`~review_db.export.EmptySelection` when there is nothing to export.
+    Raises :class:`~exports.EmptySelection` when there is nothing to export.
     """
-    from review_db.export import ExportFilter, build_export
+    from exports import ExportFilter, build_export
 
     dirs, hashes, rows = {}, {}, {}
     for kind in kinds:

@@ -259,7 +259,7 @@ def run_loop(ctx: RunContext) -> StageResult:
 def _snapshot(ctx: RunContext, loop: LoopConfig) -> tuple[Any, str | None]:
     """(the loop's data snapshot or None, why there is nothing to train on or None); the
     snapshot's figures are stored on the run."""
-    from review_db.export import EmptySelection
+    from exports import EmptySelection
     from training.data import snapshot
 
     ctx.report({"stage": "snapshot"})

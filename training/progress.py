@@ -5,7 +5,7 @@ events into ``{"stage", "step", "total", "loss", "eta_s", "epoch", "loss_history
 hands them to a sink no more often than every ``min_interval_s`` seconds (always on the first and
 the last step), so a fast loop does not turn into a database write per step. Only the main
 process of a distributed run reports. ``loss_history`` is the run's loss curve as ``[[step,
-loss], ...]`` (what ``chestx.dashboards.metrics.loss_curve`` reads), bounded by
+loss], ...]`` (what ``services.dashboards.metrics.loss_curve`` reads), bounded by
 :class:`LossHistory`: at most ``max_points`` points, evenly spaced over the whole run, plus the
 latest one. :class:`Heartbeat` keeps a run's heartbeat fresh from a thread while a
 stage does work that has no steps (loading a model, exporting, evaluating).

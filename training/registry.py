@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from review_db.errors import ConflictError, NotFound, ValidationError
 from review_db.models import ModelVersion
-from review_db.services.common import get_or_raise, savepoint
+from review_db.store.common import get_or_raise, savepoint
 from review_db.types import ModelStatus, utcnow
 
 

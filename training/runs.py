@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from review_db.errors import AlreadyRunning, ValidationError
 from review_db.models import TrainingRun
-from review_db.services.common import get_or_raise
+from review_db.store.common import get_or_raise
 from review_db.types import RunKind, RunStatus, utcnow
 
 ACTIVE = (RunStatus.queued, RunStatus.running)

@@ -42,8 +42,8 @@ def database():  # noqa: ANN201 - sessionmaker[Session]
     A SQLite database is created and migrated on first use (the one-workstation case); a
     PostgreSQL database must be migrated explicitly with ``chestx db upgrade``.
     """
+    from migrations.runner import ready_factory
     from review_db.errors import SchemaOutOfDate
-    from review_db.migrate import ready_factory
 
     try:
         return ready_factory(settings())

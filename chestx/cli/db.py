@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     @db.command()
     def upgrade(revision: str = typer.Argument("head")) -> None:
         """Migrate the database to REVISION (default: the newest)."""
-        from review_db.migrate import upgrade as run
+        from migrations.runner import upgrade as run
 
         s = settings()
         s.home.mkdir(parents=True, exist_ok=True)
@@ -32,9 +32,9 @@ def register(app: typer.Typer) -> None:
         A downgrade that would delete data (tables with rows, columns with values) names them
         with their counts and changes nothing, unless --yes-drop-data.
         """
+        from migrations.runner import current_revision
+        from migrations.runner import downgrade as run
         from review_db.engine import make_engine
-        from review_db.migrate import current_revision
-        from review_db.migrate import downgrade as run
 
         url = settings().sqlalchemy_url
         with clean_errors():
@@ -49,8 +49,8 @@ def register(app: typer.Typer) -> None:
     @db.command()
     def current() -> None:
         """Print the database's revision and whether it is the newest."""
+        from migrations.runner import current_revision, head_revision
         from review_db.engine import make_engine
-        from review_db.migrate import current_revision, head_revision
 
         s = settings()
         engine = make_engine(s.sqlalchemy_url)

@@ -1,6 +1,6 @@
 """``chestx export sft|prm|pairs|records --out DIR``: de-identified datasets of verified chains.
 
-A thin wrapper over :func:`review_db.export.build_export` with a tqdm progress bar. Every export
+A thin wrapper over :func:`exports.build_export` with a tqdm progress bar. Every export
 is also recorded under ``CHESTX_HOME/exports/.index`` so that ``--since`` takes a snapshot hash.
 """
 
@@ -15,7 +15,7 @@ from chestx.cli.common import clean_errors, database, fail, settings
 
 
 class _Bar:
-    """:class:`review_db.export.Progress` on a tqdm bar (on stderr, so stdout stays parseable)."""
+    """:class:`exports.Progress` on a tqdm bar (on stderr, so stdout stays parseable)."""
 
     def __init__(self) -> None:
         self.bar = None
@@ -94,8 +94,8 @@ def register(app: typer.Typer) -> None:
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier export at --out."),
     ) -> None:
         """Export verified chains as a de-identified dataset (TRL rows or full records)."""
-        from review_db.export import ExportFilter, build_export
-        from review_db.export.snapshots import remember, resolve_since
+        from exports import ExportFilter, build_export
+        from exports.snapshots import remember, resolve_since
 
         s = settings()
         index_dir = s.exports_dir / ".index"

@@ -9,7 +9,7 @@ import typer
 from chestx.cli.common import clean_errors, database, settings
 
 
-def _print_report(report, what: str) -> None:  # noqa: ANN001 - review_db.importer.ImportReport
+def _print_report(report, what: str) -> None:  # noqa: ANN001 - services.importing.ImportReport
     for name, reason in report.rejected:
         typer.echo(f"rejected: {reason}" if name in reason else f"rejected: {name}: {reason}", err=True)
     by_text: dict[str, list[str]] = {}
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         required_reviews: int | None = typer.Option(None, min=1),
     ) -> None:
         """Import images; exits 1 if any file was rejected (the good ones are imported)."""
-        from review_db.importer import import_images
+        from services.importing import import_images
 
         with clean_errors():
             report_text = report.read_text(encoding="utf-8") if report else None
@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
         model: str | None = typer.Option(None, help="Name of the model that produced the predictions."),
     ) -> None:
         """Import model outputs in ChestX-Reasoner's evaluation format as cases with chains."""
-        from review_db.importer import import_predictions
+        from services.importing import import_predictions
 
         with clean_errors():
             result = import_predictions(

@@ -22,10 +22,10 @@ SOURCES = {"hf": "model", "openai": "endpoint", "report": "report"}
 
 def _case_request(session, case_id: int, params) -> tuple[Any, str | None]:  # noqa: ANN001
     """The ReasonRequest for a case (images rendered from the store), and its options."""
+    from imaging.render import render_for_display
     from reasoner.backends.base import ReasonRequest
     from reasoner.prompts import Task
     from review_db.errors import NotFound
-    from review_db.imaging.render import render_for_display
     from review_db.models import Case
 
     case = session.get(Case, case_id)
@@ -135,7 +135,7 @@ def register(app: typer.Typer) -> None:
         from reasoner.backends.base import GenerationParams
         from reasoner.errors import ReasonerError
         from review_db.engine import read_session, session_scope
-        from review_db.services.cases import add_chain
+        from review_db.store.cases import add_chain
 
         kind = backend or settings().reasoner_backend
         params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)

@@ -28,12 +28,12 @@ def register(app: typer.Typer) -> None:
         display_name: str = typer.Option("", "--display-name"),
     ) -> None:
         """Create an account; the password is read from the prompt, or from stdin when piped."""
-        from review_db import services
+        from review_db import store
         from review_db.engine import session_scope
 
         password = _read_password(prompt=True)
         with clean_errors(), session_scope(database(), actor="cli:users") as s:
-            user = services.add_user(
+            user = store.add_user(
                 session=s, username=name, password=password, role=role, display_name=display_name
             )
             typer.echo(f"created {user.role.value} {user.username} (id {user.id})")
@@ -41,11 +41,11 @@ def register(app: typer.Typer) -> None:
     @users.command("list")
     def list_() -> None:
         """List accounts."""
-        from review_db import services
+        from review_db import store
         from review_db.engine import read_session
 
         with read_session(database()) as s:
-            for u in services.list_users(session=s):
+            for u in store.list_users(session=s):
                 typer.echo(
                     f"{u.id:>4}  {u.username:<24} {u.role.value:<10} {'active' if u.active else 'inactive'}"
                 )
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
     def deactivate(name: str) -> None:
         """Deactivate an account and end its login sessions."""
         from review_db.engine import session_scope
-        from review_db.services import users as user_svc
+        from review_db.store import users as user_svc
 
         with clean_errors(), session_scope(database(), actor="cli:users") as s:
             user = user_svc.user_by_name(session=s, username=name)
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
     def passwd(name: str) -> None:
         """Set a new password (prompt, or stdin when piped)."""
         from review_db.engine import session_scope
-        from review_db.services import users as user_svc
+        from review_db.store import users as user_svc
 
         password = _read_password(prompt=True)
         with clean_errors(), session_scope(database(), actor="cli:users") as s:

@@ -3,7 +3,7 @@
 Contract:
 
 - A login is a random token in an HttpOnly, SameSite=Lax cookie (``chestx_session``); the
-  database keeps only its hash (:func:`review_db.services.create_login`), with an expiry, and
+  database keeps only its hash (:func:`review_db.store.create_login`), with an expiry, and
   logout revokes it. :class:`LoginResolver` turns a token into a :class:`UserInfo`, caching the
   answer for a few seconds so that a page load (dozens of asset requests) costs one query.
 - :class:`AuthMiddleware` (pure ASGI, so streaming responses are untouched) runs before every
@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from review_db import services
+from review_db import store
 from review_db.engine import read_session
 from review_db.errors import PermissionDenied
 from review_db.types import Role
@@ -92,7 +92,7 @@ class LoginResolver:
         key = token_key(token)
         now = time.monotonic()
         with read_session(self.factory) as session:
-            user = services.resolve_login(session=session, token=token)
+            user = store.resolve_login(session=session, token=token)
             info = None if user is None else UserInfo(user.id, user.username, user.role, user.display_name)
         with self._lock:
             if len(self._cache) >= self.max_items:

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from chestx.settings import Settings
 from chestx.web.auth import LoginResolver, UserInfo, token_of
 from chestx.web.downloads import DownloadRegistry
+from imaging import RenderCache
 from review_db.engine import read_session, session_scope
-from review_db.imaging import RenderCache
 
 # Builds the reasoner backend for "ask for a fresh chain"; None when no model is configured.
 BackendFactory = Callable[[Settings], Any]
@@ -76,7 +76,7 @@ class AppContext:
         """Whether "ask for a fresh chain" has a model to ask."""
         if self.backend_factory is None:
             return False
-        from chestx.web.generation import default_backend_configured, default_backend_factory
+        from chestx.web.review.generation import default_backend_configured, default_backend_factory
 
         return self.backend_factory is not default_backend_factory or default_backend_configured(
             self.settings

@@ -12,8 +12,8 @@ import datetime as dt
 import html
 from collections.abc import Iterable, Sequence
 
-from review_db.services.app_queries import CaseDetail, LockInfo, StudyFacts
 from review_db.types import Role
+from services.screens import CaseDetail, LockInfo, StudyFacts
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -26,7 +26,7 @@ TASK_LABELS = {
 }
 
 # What the parser's and the store's flags on a chain mean, for people (reasoner.parsing,
-# review_db.services.cases.add_chain); an unknown flag shows as its words.
+# review_db.store.cases.add_chain); an unknown flag shows as its words.
 FLAG_LABELS = {
     "answer_outside_options": "answer is not one of the options",
     "chat_template_stripped": "chat template removed from the output",

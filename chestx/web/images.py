@@ -2,9 +2,9 @@
 
 Contract: the client names a case (and whether it wants the prior study), a preset or a window
 and a size; never a file. The route checks that the logged-in user may see that case
-(:func:`review_db.services.app_queries.may_view_case`), finds the stored payload from the
+(:func:`services.screens.may_view_case`), finds the stored payload from the
 database row (a path inside the image store, checked again by the storage layer), renders it
-through :class:`~review_db.imaging.RenderCache` and answers lossless PNG (or a JPEG/WebP preview when asked),
+through :class:`~imaging.RenderCache` and answers lossless PNG (or a JPEG/WebP preview when asked),
 with a private cache header, so the browser keeps it and no shared cache does.
 """
 
@@ -19,9 +19,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from chestx.web.context import AppContext
-from review_db.imaging import PRESET_NAMES, encode_jpeg, encode_png, encode_webp, load_payload
-from review_db.services import app_queries
-from review_db.services.users import get_user
+from imaging import PRESET_NAMES, encode_jpeg, encode_png, encode_webp, load_payload
+from review_db.store.users import get_user
+from services import screens
 
 # PNG is lossless (the full-quality image); JPEG is the fast preview shown while PNG arrives.
 ENCODERS = {"png": encode_png, "jpeg": encode_jpeg, "webp": encode_webp}
@@ -87,11 +87,11 @@ def router(ctx: AppContext) -> APIRouter:
         center, width = _window(c, w)
         side = min(max or ctx.settings.viewer_max_side, ctx.settings.viewer_max_side)
         with ctx.read() as session:
-            if not app_queries.may_view_case(
+            if not screens.may_view_case(
                 session=session, user=get_user(session=session, user_id=user.id), case_id=case_id
             ):
                 raise HTTPException(403, "you may not see this case")
-            study = app_queries.study_of_case(session=session, case_id=case_id, prior=which == "prior")
+            study = screens.study_of_case(session=session, case_id=case_id, prior=which == "prior")
             if study is None:
                 raise HTTPException(404, "this case has no such image")
             sha, rel = study.image_sha256, study.stored_path

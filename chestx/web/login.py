@@ -1,7 +1,7 @@
 """Login, logout and the start page: plain FastAPI routes, no Gradio.
 
 Contract: ``POST /login`` checks the password (argon2, same answer for every failure), starts a
-login session (:func:`review_db.services.create_login`) and sets the HttpOnly, SameSite=Lax
+login session (:func:`review_db.store.create_login`) and sets the HttpOnly, SameSite=Lax
 cookie; repeated failures for one name from one address are slowed down (HTTP 429). ``/logout``
 revokes the login in the database and clears the cookie. ``/`` sends each role to its page.
 """
@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from chestx.web.auth import COOKIE, safe_next
 from chestx.web.context import AppContext
 from chestx.web.html import esc
-from review_db import services
+from review_db import store
 from review_db.engine import session_scope
 from review_db.errors import AuthenticationFailed
 from review_db.types import Role
@@ -133,8 +133,8 @@ def router(ctx: AppContext) -> APIRouter:
             return HTMLResponse(page, status_code=429)
         try:
             with PASSWORD_CHECKS, session_scope(ctx.factory, actor="web:login") as session:
-                user = services.authenticate(session=session, username=username.strip(), password=password)
-                token = services.create_login(session=session, user=user, hours=ctx.settings.session_hours)
+                user = store.authenticate(session=session, username=username.strip(), password=password)
+                token = store.create_login(session=session, user=user, hours=ctx.settings.session_hours)
                 role = user.role
         except AuthenticationFailed:
             limiter.fail(key)
@@ -162,7 +162,7 @@ def router(ctx: AppContext) -> APIRouter:
         token = request.cookies.get(COOKIE)
         if token:
             with session_scope(ctx.factory, actor="web:logout") as session:
-                services.revoke_login(session=session, token=token)
+                store.revoke_login(session=session, token=token)
             ctx.resolver.forget(token)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(

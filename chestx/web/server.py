@@ -28,17 +28,17 @@ from fastapi import FastAPI
 
 from chestx.settings import Settings
 from chestx.web import downloads, images, login
-from chestx.web.admin_page import build_admin_page
+from chestx.web.admin.page import build_admin_page
 from chestx.web.auth import AuthMiddleware, LoginResolver
 from chestx.web.common import css, head
 from chestx.web.context import AppContext, BackendFactory
-from chestx.web.dashboard_page import build_dashboard_page, warm_up
-from chestx.web.export_page import build_export_page, export_root
-from chestx.web.generation import default_backend_factory
-from chestx.web.review_page import build_review_page
-from chestx.web.teach_page import build_teach_page
+from chestx.web.dashboards.page import build_dashboard_page, warm_up
+from chestx.web.export.page import build_export_page, export_root
+from chestx.web.review.generation import default_backend_factory
+from chestx.web.review.page import build_review_page
+from chestx.web.teach.page import build_teach_page
+from imaging import RenderCache
 from review_db.engine import session_factory
-from review_db.imaging import RenderCache
 from review_db.types import Role
 
 # path -> (page builder, roles besides admin that may open it)
@@ -82,7 +82,7 @@ def create_app(
     """The whole web app for ``settings`` (the database must already be migrated).
 
     ``loop_config``: the loop YAML behind the admin page's "Run loop now" (default
-    :data:`chestx.web.training_panel.DEFAULT_LOOP_CONFIG`, the shipped
+    :data:`chestx.web.admin.training_panel.DEFAULT_LOOP_CONFIG`, the shipped
     ``training/configs/loop.yaml``).
     """
     _skip_missing_matplotlib()

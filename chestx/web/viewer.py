@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from chestx.web.html import esc
-from review_db.services.app_queries import StudyFacts
+from services.screens import StudyFacts
 
 NO_IMAGE = (
     '<div class="cx-viewer cx-noimage"><p>No image for this case: review it against the report.</p></div>'

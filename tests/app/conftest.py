@@ -52,11 +52,11 @@ class Live:
     log: ServerLog
 
     def user(self, name: str, role: str = "reviewer") -> int:
-        from review_db import services
+        from review_db import store
         from review_db.engine import session_scope
 
         with session_scope(self.factory, actor="test") as s:
-            return services.add_user(session=s, username=name, password=PASSWORD, role=role).id
+            return store.add_user(session=s, username=name, password=PASSWORD, role=role).id
 
     def case(self, steps: tuple[str, ...] | None, **over) -> tuple[int, int | None, list[int]]:
         """A case on the demo's real radiograph with a chain of ``steps``: (case, chain, step ids).
@@ -66,7 +66,7 @@ class Live:
         """
         from sqlalchemy import select
 
-        from review_db import services
+        from review_db import store
         from review_db.engine import session_scope
         from review_db.models import Study
 
@@ -78,7 +78,7 @@ class Live:
         }
         with session_scope(self.factory, actor="test") as s:
             study = s.scalars(select(Study).order_by(Study.id)).first()
-            case = services.create_case(
+            case = store.create_case(
                 session=s,
                 study_id=study.id if study else None,
                 task_type=over.pop("task_type", "single_choice"),
@@ -90,7 +90,7 @@ class Live:
             )
             if steps is None:
                 return case.id, None, []
-            chain = services.add_chain(session=s, case_id=case.id, steps=list(steps), **chain_kw)
+            chain = store.add_chain(session=s, case_id=case.id, steps=list(steps), **chain_kw)
             return case.id, chain.id, [st.id for st in sorted(chain.steps, key=lambda x: x.position)]
 
     @staticmethod

@@ -12,14 +12,15 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from chestx.web import chain_actions, review_actions
 from chestx.web.auth import LoginResolver, UserInfo
 from chestx.web.context import AppContext
-from chestx.web.state import ReviewState
+from chestx.web.review import actions as review_actions
+from chestx.web.review import chain_actions
+from chestx.web.review.state import ReviewState
+from imaging import RenderCache
 from review_db.engine import session_scope
-from review_db.imaging import RenderCache
 from review_db.models import Case, CaseLock, ChainReview, Step, StepVerdict
-from review_db.services.worklist import WorklistFilter
+from review_db.store.worklist import WorklistFilter
 from review_db.types import CaseStatus, Role
 from tests import factories
 
@@ -270,10 +271,10 @@ def test_actions_check_the_role(ctx: AppContext) -> None:
 
 
 def test_admin_overview_lists_users_models_and_runs(ctx: AppContext) -> None:
-    from chestx.web import training_panel
-    from chestx.web.admin_page import users_table
+    from chestx.web.admin import training_panel
+    from chestx.web.admin.page import users_table
     from review_db.models import ModelVersion, TrainingRun
-    from review_db.services.app_overview import admin_overview
+    from services.overview import admin_overview
 
     (ann,) = _people(ctx, Role.reviewer)
     with session_scope(ctx.factory, actor="test") as s:

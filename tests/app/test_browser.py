@@ -182,8 +182,8 @@ def test_no_request_leaves_the_machine(live, new_page) -> None:  # noqa: ANN001
 
 
 def test_educator_replays_a_verified_case(live, new_page) -> None:  # noqa: ANN001
-    from review_db.demo import DEMO_EDUCATOR, DEMO_PASSWORD
     from review_db.models import Case
+    from services.demo import DEMO_EDUCATOR, DEMO_PASSWORD
 
     with live.factory() as s:
         verified = s.scalar(select(func.min(Case.id)).where(Case.external_id == "demo:rg1-verified"))

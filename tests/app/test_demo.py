@@ -6,10 +6,10 @@ import inspect
 
 from sqlalchemy import func, select
 
-from review_db import demo
 from review_db.models import Case, Chain, Study, User
-from review_db.services.users import authenticate
+from review_db.store.users import authenticate
 from review_db.types import CaseStatus
+from services import demo
 
 
 def test_seed_demo_is_idempotent_and_labelled(sqlite_db, settings) -> None:  # noqa: ANN001

@@ -5,7 +5,7 @@ keys a keyboard or a presenter clicker sends (→ Space PageDown, ← PageUp) an
 switches presenter mode (large text), answers the quiz (one radio for a single-choice question,
 checkboxes for multiple choice) and reveals: right or wrong, the verified answer, the reviewers'
 verdicts and corrections, scrolled into view. Nothing is written to the database and the server
-log holds no traceback. The verified cases are made through the real review services.
+log holds no traceback. The verified cases are made through the real review store.
 """
 
 from __future__ import annotations
@@ -32,22 +32,22 @@ MULTI = (
 
 def _verify(live, case_id: int, reviewer: str, verdicts, *, answer: str, note: str) -> None:  # noqa: ANN001
     """``reviewer`` judges every step (verdict, correction, comment) and submits a disagreement."""
-    from review_db import services
+    from review_db import store
     from review_db.engine import session_scope
     from review_db.models import Chain, User
 
     with session_scope(live.factory, actor="test") as s:
         user = s.scalar(select(User).where(User.username == reviewer))
         chain = s.scalar(select(Chain).where(Chain.case_id == case_id))
-        services.claim_case(session=s, case_id=case_id, reviewer_id=user.id, lease=LEASE)
+        store.claim_case(session=s, case_id=case_id, reviewer_id=user.id, lease=LEASE)
         for step, (verdict, text, comment) in zip(
             sorted(chain.steps, key=lambda x: x.position), verdicts, strict=True
         ):
-            services.record_verdict(
+            store.record_verdict(
                 session=s, step_id=step.id, reviewer_id=user.id, verdict=verdict,
                 corrected_text=text, comment=comment, lease=LEASE,
             )  # fmt: skip
-        services.submit_review(
+        store.submit_review(
             session=s, chain_id=chain.id, reviewer_id=user.id, answer_verdict="disagree",
             corrected_answer=answer, comment=note, time_spent_s=30.0, lease=LEASE,
         )  # fmt: skip
@@ -122,8 +122,8 @@ def _in_view(page, selector: str) -> bool:  # noqa: ANN001
 
 
 def test_educator_journey(live, new_page, capfd) -> None:  # noqa: ANN001, PLR0915
-    from review_db.demo import DEMO_EDUCATOR, DEMO_PASSWORD
     from review_db.models import Case
+    from services.demo import DEMO_EDUCATOR, DEMO_PASSWORD
 
     single, multi = _teaching_cases(live)
     with live.factory() as s:

@@ -10,11 +10,11 @@ import pytest
 
 from chestx.web.auth import LoginResolver, UserInfo
 from chestx.web.context import AppContext
-from chestx.web.export_form import ExportForm, GradioProgress
-from chestx.web.export_page import build_zip, export_root
+from chestx.web.export.form import ExportForm, GradioProgress
+from chestx.web.export.page import build_zip, export_root
+from imaging import RenderCache
 from review_db.engine import session_scope
 from review_db.errors import PermissionDenied, ValidationError
-from review_db.imaging import RenderCache
 from review_db.types import Role
 from tests import factories
 from tests.export.helpers import review
@@ -127,7 +127,7 @@ def test_only_researchers_and_admins_build(ctx: AppContext) -> None:
 
 def test_every_choice_of_the_form_reads_as_words_not_ids() -> None:
     """Issue 13 point 12: the page showed ``single_choice``, ``sft``, ``adjudicator``."""
-    from chestx.web.export_form import FORMATS, IMAGE_CHOICES, KINDS, POLICIES, TASK_TYPES
+    from chestx.web.export.form import FORMATS, IMAGE_CHOICES, KINDS, POLICIES, TASK_TYPES
 
     for choices in (KINDS, FORMATS, IMAGE_CHOICES, POLICIES, TASK_TYPES):
         for label, value in choices:

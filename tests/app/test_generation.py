@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from chestx.web import generation, review_actions
 from chestx.web.auth import LoginResolver, UserInfo
 from chestx.web.context import AppContext
-from chestx.web.state import ReviewState
+from chestx.web.review import actions as review_actions
+from chestx.web.review import generation
+from chestx.web.review.state import ReviewState
+from imaging import RenderCache
 from review_db.engine import session_scope
-from review_db.imaging import RenderCache
 from review_db.models import Chain
 from review_db.types import Role
 from tests import factories

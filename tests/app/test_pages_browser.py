@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from chestx.dashboards.figures import CHARTS
+from chestx.web.dashboards.figures import CHARTS
 from tests.app.conftest import login
 from tests.conftest import ARTIFACTS
 

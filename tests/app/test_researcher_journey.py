@@ -27,7 +27,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from chestx.cli import app
-from chestx.dashboards.figures import CHARTS
+from chestx.web.dashboards.figures import CHARTS
 from tests.app.conftest import login
 from tests.conftest import ARTIFACTS, rg1_path
 from tests.export.helpers import phi_dicom, phi_strings
@@ -40,16 +40,16 @@ RAW_IDS = ("single_choice", "multiple_choice", "open_findings", "chat_template",
 
 
 def _review(s, chain, name: str, verdicts, *, answer: str | None = None) -> None:  # noqa: ANN001
-    from review_db import services
+    from review_db import store
     from review_db.models import User
 
     user = s.scalar(select(User).where(User.username == name))
-    services.claim_case(session=s, case_id=chain.case_id, reviewer_id=user.id, lease=LEASE)
+    store.claim_case(session=s, case_id=chain.case_id, reviewer_id=user.id, lease=LEASE)
     for step, (verdict, text) in zip(sorted(chain.steps, key=lambda x: x.position), verdicts, strict=True):
-        services.record_verdict(
+        store.record_verdict(
             session=s, step_id=step.id, reviewer_id=user.id, verdict=verdict, corrected_text=text, lease=LEASE
         )
-    services.submit_review(
+    store.submit_review(
         session=s, chain_id=chain.id, reviewer_id=user.id, answer_verdict="disagree" if answer else "agree",
         corrected_answer=answer, time_spent_s=75.0, lease=LEASE,
     )  # fmt: skip
@@ -59,10 +59,10 @@ def _research_data(live, tmp: Path) -> dict:  # noqa: ANN001
     """Two model versions with metrics; a PHI-laden DICOM case reviewed twice (chain of v1); a
     temporal case on the demo's two RG1 studies (different pseudonyms; chain of v2) with a
     correction. Returns names and ids the test checks against."""
-    from review_db import services
+    from review_db import store
     from review_db.engine import session_scope
-    from review_db.importer import import_images
     from review_db.models import Case, ModelVersion, Study
+    from services.importing import import_images
 
     for name in REVIEWERS:
         live.user(name)
@@ -84,19 +84,19 @@ def _research_data(live, tmp: Path) -> dict:  # noqa: ANN001
             s.flush()
             versions.append(version.id)
         phi_case = s.get(Case, report.case_ids[0])
-        chain = services.add_chain(
+        chain = store.add_chain(
             session=s, case_id=phi_case.id, source="model", final_answer="A", model_version_id=versions[0],
             steps=["The lungs are clear.", "A pleural line is seen at the apex.", "So it is a pneumothorax."],
         )  # fmt: skip
         _review(s, chain, REVIEWERS[0], [("accept", None), ("reject", None), ("reject", None)], answer="B")
         _review(s, chain, REVIEWERS[1], [("accept", None), ("reject", None), ("reject", None)], answer="B")
         demo = s.scalar(select(Case).where(Case.external_id == "demo:rg1-temporal"))
-        temporal = services.create_case(
+        temporal = store.create_case(
             session=s, study_id=demo.study_id, prior_study_id=demo.prior_study_id, task_type="temporal",
             question="Compared with the prior, how have the nodules changed? (research journey)",
             options=["Improved", "Unchanged", "Worsened"], reference_answer="B",
         )  # fmt: skip
-        chain = services.add_chain(
+        chain = store.add_chain(
             session=s, case_id=temporal.id, source="model", final_answer="C", model_version_id=versions[1],
             steps=["Both studies are PA radiographs.", "A new opacity is seen at the left base."],
         )  # fmt: skip
@@ -116,7 +116,7 @@ def _research_data(live, tmp: Path) -> dict:  # noqa: ANN001
 def _seed_splitting(patients: list[str]) -> int:
     """A seed under which the two pseudonyms of the demo's RG1 would land in different splits
     if each patient were split alone: the export must still put them (and the image) together."""
-    from review_db.export import SplitSpec
+    from exports import SplitSpec
 
     return next(
         s
@@ -289,7 +289,7 @@ def test_researcher_journey(live, new_page, tmp_path, capfd) -> None:  # noqa: A
         for sid in (case["study_id"], case["prior_study_id"]):
             assert sid is None or studies[sid] == case["split"], case["id"]
     # The exports made on the server with `chestx export` show after a refresh.
-    from review_db.export import build_export
+    from exports import build_export
 
     build_export(
         session_factory=live.factory, kind="prm", out_dir=live.settings.exports_dir / "journey-prm",

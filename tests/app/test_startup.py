@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 
-from chestx.dashboards.rollup import CACHE
+from services.dashboards.rollup import CACHE
 
 
 def test_start_up_warms_the_dashboards_and_clears_old_zips(tmp_path) -> None:  # noqa: ANN001

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from chestx.web import training_panel
+from chestx.web.admin import training_panel
 from chestx.web.auth import LoginResolver, UserInfo
 from chestx.web.context import AppContext
+from imaging import RenderCache
 from review_db.engine import session_scope
 from review_db.errors import AlreadyRunning, NotFound, PermissionDenied, ValidationError
-from review_db.imaging import RenderCache
 from review_db.models import TrainingRun
 from review_db.types import Role, RunStatus
 

@@ -8,15 +8,15 @@ import re
 import pytest
 
 from chestx.web.auth import safe_next as safe_next_path
-from chestx.web.chain_html import Ack, render_chain, render_stream
 from chestx.web.diff import tokens, word_diff
 from chestx.web.html import esc, facts_block, nav, notice, paragraphs, table
 from chestx.web.login import login_page
-from chestx.web.teach_view import replay_steps, reveal
+from chestx.web.review.chain_html import Ack, render_chain, render_stream
+from chestx.web.teach.view_html import replay_steps, reveal
 from chestx.web.viewer import viewer_html
-from review_db.services.app_overview import ReplayDetail, ReplayReview, ReplayStep, ReviewerVerdict
-from review_db.services.app_queries import CaseDetail, StepRow, StudyFacts
 from review_db.types import Role
+from services.overview import ReplayDetail, ReplayReview, ReplayStep, ReviewerVerdict
+from services.screens import CaseDetail, StepRow, StudyFacts
 
 EVIL = [
     "<script>alert(1)</script>",
@@ -163,7 +163,7 @@ def test_chain_flags_are_shown_in_words_not_as_ids() -> None:
 
 
 def test_answer_panel_names_its_form_and_offers_only_unusable_for_an_unverifiable_chain() -> None:
-    from chestx.web.answer_html import render_answer
+    from chestx.web.review.answer_html import render_answer
 
     html = render_answer(
         case_id=7, chain_id=3, user_id=2, options=("Yes", "No"), model_answer=None, read_only=False,

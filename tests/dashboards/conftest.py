@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from review_db import services
+from review_db import store
 from review_db.engine import session_scope
 from tests import factories
 
@@ -56,10 +56,10 @@ def _review(
     factory, case_id: int, chain_id: int, reviewer: int, verdicts: Sequence[tuple[int, str]], seconds: float
 ) -> None:  # noqa: ANN001
     with session_scope(factory, actor=f"user:{reviewer}") as s:
-        services.claim_case(session=s, case_id=case_id, reviewer_id=reviewer, lease=LEASE)
+        store.claim_case(session=s, case_id=case_id, reviewer_id=reviewer, lease=LEASE)
         for step_id, verdict in verdicts:
             corrected = "A small right pneumothorax is seen." if verdict == "correct" else None
-            services.record_verdict(
+            store.record_verdict(
                 session=s,
                 step_id=step_id,
                 reviewer_id=reviewer,
@@ -67,7 +67,7 @@ def _review(
                 corrected_text=corrected,
                 lease=LEASE,
             )
-        services.submit_review(
+        store.submit_review(
             session=s,
             chain_id=chain_id,
             reviewer_id=reviewer,
@@ -170,8 +170,8 @@ def seed(factory) -> Seeded:  # noqa: ANN001
     _review(factory, cb, chb, r2, [(b[0], "reject"), (b[1], "accept")], 70)
     _review(factory, cb, chb, r3, [(b[0], "accept"), (b[1], "accept")], 4000)
     with session_scope(factory, actor=f"user:{r3}") as s:
-        services.claim_case(session=s, case_id=cc, reviewer_id=r3, lease=LEASE)
-        added = services.add_step(
+        store.claim_case(session=s, case_id=cc, reviewer_id=r3, lease=LEASE)
+        added = store.add_step(
             session=s, chain_id=chc, reviewer_id=r3, after_position=0, text=ADDED, lease=LEASE
         )
         ids["steps"]["C"].append(added.id)
@@ -183,7 +183,7 @@ def seed(factory) -> Seeded:  # noqa: ANN001
 @pytest.fixture
 def seeded(db) -> tuple[object, Seeded]:  # noqa: ANN001
     """The ``db`` fixture (SQLite, then PostgreSQL) holding the review history above."""
-    from chestx.dashboards.rollup import CACHE
+    from services.dashboards.rollup import CACHE
 
     CACHE.clear()
     return db, seed(db.factory)

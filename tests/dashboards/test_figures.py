@@ -7,8 +7,8 @@ import datetime as dt
 import plotly.graph_objects as go
 import pytest
 
-from chestx.dashboards import figures
-from chestx.dashboards.queries import (
+from chestx.web.dashboards import figures
+from services.dashboards.queries import (
     DashboardData,
     DayActivity,
     Group,
@@ -19,7 +19,7 @@ from chestx.dashboards.queries import (
     VerdictRates,
     load_all,
 )
-from chestx.dashboards.stats import AgreementSummary, PairStat, ReviewerStat
+from services.dashboards.stats import AgreementSummary, PairStat, ReviewerStat
 
 UTC = dt.UTC
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chestx.dashboards import metrics as mx
-from chestx.dashboards.lexicon import UNLABELLED, labels
+from services.dashboards import metrics as mx
+from services.dashboards.lexicon import UNLABELLED, labels
 
 
 @pytest.mark.parametrize(

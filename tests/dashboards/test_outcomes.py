@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from chestx.dashboards import page
-from chestx.dashboards.queries import DashboardData, review_outcomes
-from review_db import services
+from chestx.web.dashboards import charts as page
+from review_db import store
 from review_db.engine import session_scope
+from services.dashboards.queries import DashboardData, review_outcomes
 from tests import factories
 from tests.factories import LEASE
 
@@ -18,15 +18,15 @@ def test_outcomes_count_unusable_chains_and_leave_amendments_out(db) -> None:  #
         r = factories.user(s).id
     with session_scope(db.factory, actor="r") as s:
         for chain in (s.merge(good), s.merge(amended)):
-            services.claim_case(session=s, case_id=chain.case_id, reviewer_id=r, lease=LEASE)
-            services.record_verdict(
+            store.claim_case(session=s, case_id=chain.case_id, reviewer_id=r, lease=LEASE)
+            store.record_verdict(
                 session=s, step_id=chain.steps[0].id, reviewer_id=r, verdict="accept", lease=LEASE
             )
-            services.submit_review(
+            store.submit_review(
                 session=s, chain_id=chain.id, reviewer_id=r, answer_verdict="agree", lease=LEASE
             )
-        services.claim_case(session=s, case_id=empty.case_id, reviewer_id=r, lease=LEASE)
-        services.submit_review(
+        store.claim_case(session=s, case_id=empty.case_id, reviewer_id=r, lease=LEASE)
+        store.submit_review(
             session=s,
             chain_id=empty.id,
             reviewer_id=r,
@@ -34,7 +34,7 @@ def test_outcomes_count_unusable_chains_and_leave_amendments_out(db) -> None:  #
             comment="No steps.",
             lease=LEASE,
         )
-        services.reopen_review(session=s, chain_id=amended.id, reviewer_id=r, lease=LEASE)
+        store.reopen_review(session=s, chain_id=amended.id, reviewer_id=r, lease=LEASE)
     with db.factory() as s:
         outcomes = review_outcomes(session=s)
     assert outcomes == (("agree", 1), ("disagree", 0), ("unusable", 1))

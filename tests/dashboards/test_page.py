@@ -16,12 +16,12 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from chestx.dashboards import page
-from chestx.dashboards.figures import CHARTS, empty_figure
-from chestx.dashboards.queries import DashboardData
-from chestx.dashboards.stats import AgreementSummary, PairStat
-from review_db import services
+from chestx.web.dashboards import charts as page
+from chestx.web.dashboards.figures import CHARTS, empty_figure
+from review_db import store
 from review_db.engine import session_scope
+from services.dashboards.queries import DashboardData
+from services.dashboards.stats import AgreementSummary, PairStat
 from tests.conftest import ARTIFACTS
 from tests.dashboards.conftest import LEASE, seed
 
@@ -126,7 +126,7 @@ def _free_port() -> int:
 
 @pytest.mark.browser
 def test_dashboards_render_in_chromium(sqlite_db, tmp_path: Path, new_page) -> None:  # noqa: ANN001
-    from chestx.dashboards.rollup import CACHE
+    from services.dashboards.rollup import CACHE
 
     CACHE.clear()
     ids = seed(sqlite_db.factory)
@@ -153,11 +153,11 @@ def test_dashboards_render_in_chromium(sqlite_db, tmp_path: Path, new_page) -> N
         with session_scope(sqlite_db.factory, actor="test") as s:
             chain_id, step_id = ids.chains["C"], ids.steps["C"][-1]
             reviewer = ids.reviewers["r3"]
-            services.reopen_review(session=s, chain_id=chain_id, reviewer_id=reviewer, lease=LEASE)
-            services.record_verdict(
+            store.reopen_review(session=s, chain_id=chain_id, reviewer_id=reviewer, lease=LEASE)
+            store.record_verdict(
                 session=s, step_id=step_id, reviewer_id=reviewer, verdict="reject", lease=LEASE
             )
-            services.submit_review(
+            store.submit_review(
                 session=s, chain_id=chain_id, reviewer_id=reviewer, answer_verdict="agree", lease=LEASE
             )
         tab.click("#dash-refresh")

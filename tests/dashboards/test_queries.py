@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chestx.dashboards import queries
-from chestx.dashboards.queries import Group, PairTable, VerdictCounts
-from chestx.dashboards.rollup import CACHE, snapshot
 from review_db.types import utcnow
+from services.dashboards import queries
+from services.dashboards.queries import Group, PairTable, VerdictCounts
+from services.dashboards.rollup import CACHE, snapshot
 
 
 def _load(db):  # noqa: ANN001, ANN202
@@ -130,7 +130,7 @@ def test_each_query_alone_matches_load_all(seeded) -> None:  # noqa: ANN001
 
 
 def test_warm_up_folds_in_the_background(seeded) -> None:  # noqa: ANN001
-    from chestx.dashboards.rollup import RollupCache
+    from services.dashboards.rollup import RollupCache
 
     db, _ = seeded
     cache = RollupCache()

@@ -7,12 +7,12 @@ import dataclasses
 
 from sqlalchemy import delete, event, insert
 
-from chestx.dashboards import rollup
-from chestx.dashboards.rollup import Rollup, RollupCache, fold, snapshot
-from review_db import services
+from review_db import store
 from review_db.engine import session_scope
 from review_db.models import StepVerdict
 from review_db.types import Verdict, utcnow
+from services.dashboards import rollup
+from services.dashboards.rollup import Rollup, RollupCache, fold, snapshot
 from tests import factories
 from tests.dashboards.conftest import LEASE, _review
 
@@ -45,9 +45,9 @@ def test_folding_new_verdicts_equals_a_rebuild(seeded) -> None:  # noqa: ANN001
     a = ids.steps["A"]
     r2, r3 = ids.reviewers["r2"], ids.reviewers["r3"]
     with session_scope(db.factory, actor="test") as s:  # a submitted review changes by amendment
-        review = services.reopen_review(session=s, chain_id=ids.chains["A"], reviewer_id=r2, lease=LEASE)
-        services.record_verdict(session=s, step_id=a[1], reviewer_id=r2, verdict="reject", lease=LEASE)
-        services.submit_review(
+        review = store.reopen_review(session=s, chain_id=ids.chains["A"], reviewer_id=r2, lease=LEASE)
+        store.record_verdict(session=s, step_id=a[1], reviewer_id=r2, verdict="reject", lease=LEASE)
+        store.submit_review(
             session=s,
             chain_id=ids.chains["A"],
             reviewer_id=r2,

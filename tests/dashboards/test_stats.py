@@ -9,9 +9,9 @@ import random
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from chestx.dashboards.queries import AgreementData, PairTable, agreement_from_rollup, load_all
-from chestx.dashboards.stats import fleiss, summarise, table_agreement
 from reasoner.agreement import agreement as reasoner_agreement
+from services.dashboards.queries import AgreementData, PairTable, agreement_from_rollup, load_all
+from services.dashboards.stats import fleiss, summarise, table_agreement
 
 LABELS = ("accept", "correct", "reject")
 
@@ -90,7 +90,7 @@ def test_seeded_history(seeded) -> None:  # noqa: ANN001
 
 def _via_rollup(ratings: list[tuple[int, int, str]]) -> AgreementData:
     """The dashboards' path: effective verdicts folded into a rollup, then its tables."""
-    from chestx.dashboards.rollup import Rollup, StepFacts
+    from services.dashboards.rollup import Rollup, StepFacts
 
     state = Rollup()
     by_step: dict[int, dict[int, str]] = {}

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from review_db import services
+from review_db import store
 from review_db.engine import session_scope
 from review_db.errors import CaseLocked
 from review_db.models import CaseLock, StepVerdict
@@ -30,7 +30,7 @@ def test_16_concurrent_writers_all_land_exactly_once(db) -> None:
         barrier.wait()
         for n, step_id in enumerate(step_ids):
             with session_scope(db.factory, actor=f"user:{reviewer_id}") as s:
-                services.record_verdict(
+                store.record_verdict(
                     session=s,
                     step_id=step_id,
                     reviewer_id=reviewer_id,
@@ -58,7 +58,7 @@ def test_16_threads_same_reviewer_same_case_each_verdict_once(db) -> None:
         barrier.wait()
         for _attempt in range(2):  # a retry of the same request must not double it
             with session_scope(db.factory, actor="r") as s:
-                services.record_verdict(
+                store.record_verdict(
                     session=s,
                     step_id=step_id,
                     reviewer_id=reviewer.id,
@@ -81,7 +81,7 @@ def _race_claims(db, case_id: int, reviewers: tuple[int, ...]) -> dict[int, str]
         barrier.wait()
         try:
             with session_scope(db.factory, actor=f"user:{reviewer_id}") as s:
-                services.claim_case(session=s, case_id=case_id, reviewer_id=reviewer_id, lease=LEASE)
+                store.claim_case(session=s, case_id=case_id, reviewer_id=reviewer_id, lease=LEASE)
             outcomes[reviewer_id] = "won"
         except CaseLocked:
             outcomes[reviewer_id] = "locked"
@@ -116,7 +116,7 @@ def test_next_case_hands_out_distinct_cases_under_contention(db) -> None:
     def take(reviewer_id: int) -> int | None:
         barrier.wait()
         with session_scope(db.factory, actor=f"user:{reviewer_id}") as s:
-            case = services.next_case(session=s, reviewer_id=reviewer_id, lease=LEASE)
+            case = store.next_case(session=s, reviewer_id=reviewer_id, lease=LEASE)
             return case.id if case else None
 
     with ThreadPoolExecutor(8) as pool:

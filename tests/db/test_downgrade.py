@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
-from review_db import migrate
+from migrations import runner as migrate
+from migrations.runner import DataLoss, DowngradeDropsData, current_revision, downgrade, head_revision
 from review_db.engine import session_scope
 from review_db.errors import ValidationError
-from review_db.migrate import DataLoss, DowngradeDropsData, current_revision, downgrade, head_revision
 from tests import factories
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from review_db import services
+from review_db import store
 from review_db.engine import session_scope
 from review_db.errors import ReviewSubmitted, ValidationError
 from review_db.models import AuditLog, Case, ChainReview, Step, StepVerdict
@@ -22,12 +22,12 @@ from tests.factories import LEASE
 
 
 def _review_all(s, chain, reviewer_id: int, verdict: str = "accept", **submit) -> None:  # noqa: ANN001
-    services.claim_case(session=s, case_id=chain.case_id, reviewer_id=reviewer_id, lease=LEASE)
+    store.claim_case(session=s, case_id=chain.case_id, reviewer_id=reviewer_id, lease=LEASE)
     for step in chain.steps:
-        services.record_verdict(
+        store.record_verdict(
             session=s, step_id=step.id, reviewer_id=reviewer_id, verdict=verdict, lease=LEASE
         )
-    services.submit_review(
+    store.submit_review(
         session=s,
         chain_id=chain.id,
         reviewer_id=reviewer_id,
@@ -52,8 +52,8 @@ def test_a_submitted_review_refuses_every_change_from_a_stale_tab(db) -> None:  
         step_ids = [st.id for st in chain.steps]
     with session_scope(db.factory, actor=f"user:{rev}") as s:
         chain = s.merge(chain)
-        services.claim_case(session=s, case_id=case.id, reviewer_id=rev, lease=LEASE)
-        added = services.add_step(
+        store.claim_case(session=s, case_id=case.id, reviewer_id=rev, lease=LEASE)
+        added = store.add_step(
             session=s,
             chain_id=chain.id,
             reviewer_id=rev,
@@ -62,18 +62,16 @@ def test_a_submitted_review_refuses_every_change_from_a_stale_tab(db) -> None:  
             lease=LEASE,
         ).id
         for step_id in step_ids:
-            services.record_verdict(
-                session=s, step_id=step_id, reviewer_id=rev, verdict="accept", lease=LEASE
-            )
-        services.submit_review(
+            store.record_verdict(session=s, step_id=step_id, reviewer_id=rev, verdict="accept", lease=LEASE)
+        store.submit_review(
             session=s, chain_id=chain.id, reviewer_id=rev, answer_verdict="agree", lease=LEASE
         )
     before = _counts(db)
     attempts = [
-        lambda s: services.record_verdict(
+        lambda s: store.record_verdict(
             session=s, step_id=step_ids[0], reviewer_id=rev, verdict="reject", lease=LEASE
         ),
-        lambda s: services.record_verdict(
+        lambda s: store.record_verdict(
             session=s,
             step_id=step_ids[1],
             reviewer_id=rev,
@@ -81,12 +79,12 @@ def test_a_submitted_review_refuses_every_change_from_a_stale_tab(db) -> None:  
             corrected_text="Changed.",
             lease=LEASE,
         ),
-        lambda s: services.add_step(
+        lambda s: store.add_step(
             session=s, chain_id=chain.id, reviewer_id=rev, after_position=1, text="More.", lease=LEASE
         ),
-        lambda s: services.remove_added_step(session=s, step_id=added, reviewer_id=rev, lease=LEASE),
-        lambda s: services.claim_case(session=s, case_id=case.id, reviewer_id=rev, lease=LEASE),
-        lambda s: services.submit_review(
+        lambda s: store.remove_added_step(session=s, step_id=added, reviewer_id=rev, lease=LEASE),
+        lambda s: store.claim_case(session=s, case_id=case.id, reviewer_id=rev, lease=LEASE),
+        lambda s: store.submit_review(
             session=s,
             chain_id=chain.id,
             reviewer_id=rev,
@@ -103,7 +101,7 @@ def test_a_submitted_review_refuses_every_change_from_a_stale_tab(db) -> None:  
             attempt(s)
     assert _counts(db) == before
     with db.factory() as s:
-        effective = services.effective_verdicts(session=s, chain_id=chain.id, reviewer_id=rev)
+        effective = store.effective_verdicts(session=s, chain_id=chain.id, reviewer_id=rev)
         assert {v.verdict for v in effective.values()} == {Verdict.accept}
         assert s.get(Case, case.id).status is CaseStatus.verified
 
@@ -115,7 +113,7 @@ def test_amending_reopens_audits_and_counts_again_only_when_resubmitted(db) -> N
     with session_scope(db.factory, actor=f"user:{rev}") as s:
         _review_all(s, s.merge(chain), rev)
     with session_scope(db.factory, actor=f"user:{rev}") as s:
-        services.reopen_review(session=s, chain_id=chain.id, reviewer_id=rev, lease=LEASE)
+        store.reopen_review(session=s, chain_id=chain.id, reviewer_id=rev, lease=LEASE)
     with db.factory() as s:
         c = s.get(Case, case.id)
         assert (c.status, c.review_count) == (CaseStatus.open, 0)  # not verified while amended
@@ -123,11 +121,11 @@ def test_amending_reopens_audits_and_counts_again_only_when_resubmitted(db) -> N
         assert review.reopened_at is not None
         audit = s.scalar(select(AuditLog).where(AuditLog.action == "review_reopened"))
         assert audit.actor == f"user:{rev}" and audit.before["case_status"] == "verified"
-        assert services.current_lock(session=s, case_id=case.id).reviewer_id == rev
-        waiting, _ = services.worklist(session=s, reviewer_id=rev)
+        assert store.current_lock(session=s, case_id=case.id).reviewer_id == rev
+        waiting, _ = store.worklist(session=s, reviewer_id=rev)
         assert [w.id for w in waiting] == [case.id]  # back in the reviewer's worklist, held first
     with session_scope(db.factory, actor=f"user:{rev}") as s:
-        services.record_verdict(
+        store.record_verdict(
             session=s,
             step_id=chain.steps[0].id,
             reviewer_id=rev,
@@ -135,7 +133,7 @@ def test_amending_reopens_audits_and_counts_again_only_when_resubmitted(db) -> N
             comment="Wrong.",
             lease=LEASE,
         )
-        services.submit_review(
+        store.submit_review(
             session=s,
             chain_id=chain.id,
             reviewer_id=rev,
@@ -153,7 +151,7 @@ def test_amending_reopens_audits_and_counts_again_only_when_resubmitted(db) -> N
             "B",
         )
         assert s.scalar(select(func.count()).select_from(ChainReview)) == 1
-        effective = services.effective_verdicts(session=s, chain_id=chain.id, reviewer_id=rev)
+        effective = store.effective_verdicts(session=s, chain_id=chain.id, reviewer_id=rev)
         assert effective[(chain.steps[0].id, rev)].verdict is Verdict.reject
 
 
@@ -164,9 +162,9 @@ def test_someone_else_holding_the_case_blocks_an_amendment(db) -> None:  # noqa:
     with session_scope(db.factory, actor="a") as s:
         _review_all(s, s.merge(chain), a)
     with session_scope(db.factory, actor="b") as s:
-        services.claim_case(session=s, case_id=case.id, reviewer_id=b, lease=LEASE)
+        store.claim_case(session=s, case_id=case.id, reviewer_id=b, lease=LEASE)
     with pytest.raises(Exception, match="being reviewed by"), session_scope(db.factory, actor="a") as s:
-        services.reopen_review(session=s, chain_id=chain.id, reviewer_id=a, lease=LEASE)
+        store.reopen_review(session=s, chain_id=chain.id, reviewer_id=a, lease=LEASE)
     with db.factory() as s:
         assert s.scalar(select(ChainReview)).reopened_at is None
         assert s.get(Case, case.id).review_count == 1
@@ -181,14 +179,12 @@ def test_a_chain_that_cannot_be_verified_is_judged_unusable(db, steps, answer, w
         case, chain = factories.case(s, steps=steps, answer=answer)
         rev = factories.user(s).id
     with session_scope(db.factory, actor="r") as s:
-        services.claim_case(session=s, case_id=case.id, reviewer_id=rev, lease=LEASE)
+        store.claim_case(session=s, case_id=case.id, reviewer_id=rev, lease=LEASE)
         for step in s.merge(chain).steps:
-            services.record_verdict(
-                session=s, step_id=step.id, reviewer_id=rev, verdict="accept", lease=LEASE
-            )
+            store.record_verdict(session=s, step_id=step.id, reviewer_id=rev, verdict="accept", lease=LEASE)
     for verdict in ("agree", "disagree"):
         with pytest.raises(ValidationError, match=why), session_scope(db.factory, actor="r") as s:
-            services.submit_review(
+            store.submit_review(
                 session=s,
                 chain_id=chain.id,
                 reviewer_id=rev,
@@ -197,11 +193,11 @@ def test_a_chain_that_cannot_be_verified_is_judged_unusable(db, steps, answer, w
                 lease=LEASE,
             )
     with pytest.raises(ValidationError, match="say why"), session_scope(db.factory, actor="r") as s:
-        services.submit_review(
+        store.submit_review(
             session=s, chain_id=chain.id, reviewer_id=rev, answer_verdict="unusable", lease=LEASE
         )
     with session_scope(db.factory, actor="r") as s:
-        services.submit_review(
+        store.submit_review(
             session=s,
             chain_id=chain.id,
             reviewer_id=rev,
@@ -215,26 +211,24 @@ def test_a_chain_that_cannot_be_verified_is_judged_unusable(db, steps, answer, w
         review = s.scalar(select(ChainReview))
         assert review.answer_verdict is AnswerVerdict.unusable
         assert review.comment == "The model stopped before answering."
-        assert services.worklist(session=s, reviewer_id=rev)[1] == 0
-        needing, total = services.worklist(
-            session=s, reviewer_id=rev, flt=services.WorklistFilter(needs_chain=True)
+        assert store.worklist(session=s, reviewer_id=rev)[1] == 0
+        needing, total = store.worklist(
+            session=s, reviewer_id=rev, flt=store.WorklistFilter(needs_chain=True)
         )
         assert [n.id for n in needing] == [case.id] and total == 1
-        assert services.status_counts(session=s)["needs_chain"] == 1
+        assert store.status_counts(session=s)["needs_chain"] == 1
     with session_scope(db.factory, actor="model") as s:  # a fresh chain: the case is reviewable again
-        services.add_chain(
-            session=s, case_id=case.id, steps=["No effusion."], final_answer="A", source="model"
-        )
+        store.add_chain(session=s, case_id=case.id, steps=["No effusion."], final_answer="A", source="model")
     with db.factory() as s:
-        waiting, _ = services.worklist(session=s, reviewer_id=rev)
+        waiting, _ = store.worklist(session=s, reviewer_id=rev)
         assert [w.id for w in waiting] == [case.id]
-        assert services.status_counts(session=s)["needs_chain"] == 0
+        assert store.status_counts(session=s)["needs_chain"] == 0
 
 
 def test_malformed_chain_cannot_be_agreed_with(db) -> None:  # noqa: ANN001
     with session_scope(db.factory, actor="test") as s:
         case, _ = factories.case(s, steps=())
-        chain = services.add_chain(
+        chain = store.add_chain(
             session=s,
             case_id=case.id,
             steps=["Clear lungs."],
@@ -244,11 +238,11 @@ def test_malformed_chain_cannot_be_agreed_with(db) -> None:  # noqa: ANN001
         )
         rev = factories.user(s).id
     with pytest.raises(ValidationError, match="malformed"), session_scope(db.factory, actor="r") as s:
-        services.claim_case(session=s, case_id=case.id, reviewer_id=rev, lease=LEASE)
-        services.record_verdict(
+        store.claim_case(session=s, case_id=case.id, reviewer_id=rev, lease=LEASE)
+        store.record_verdict(
             session=s, step_id=chain.steps[0].id, reviewer_id=rev, verdict="accept", lease=LEASE
         )
-        services.submit_review(
+        store.submit_review(
             session=s, chain_id=chain.id, reviewer_id=rev, answer_verdict="agree", lease=LEASE
         )
     with db.factory() as s:
@@ -263,22 +257,22 @@ def test_worklist_search_sort_pages_and_model_names(db) -> None:  # noqa: ANN001
             case, chain = factories.case(s, question=f"Question number {i}?", priority=i % 2)
             chain.source_detail = "chestx-reasoner" if i < 3 else "gpt-4o"
             made.append(case.id)
-        empty = services.create_case(
+        empty = store.create_case(
             session=s, study_id=None, task_type="binary", question="No chain yet?", options=["Yes", "No"]
         )
-    flt = services.WorklistFilter
+    flt = store.WorklistFilter
     with db.factory() as s:
-        page1, total = services.worklist(session=s, reviewer_id=rev, flt=flt(order="oldest"), limit=3)
-        page3, _ = services.worklist(session=s, reviewer_id=rev, flt=flt(order="oldest"), limit=3, offset=6)
+        page1, total = store.worklist(session=s, reviewer_id=rev, flt=flt(order="oldest"), limit=3)
+        page3, _ = store.worklist(session=s, reviewer_id=rev, flt=flt(order="oldest"), limit=3, offset=6)
         assert total == 7 and [c.id for c in page1] == made[:3] and [c.id for c in page3] == made[6:]
-        newest, _ = services.worklist(session=s, reviewer_id=rev, flt=flt(order="newest"), limit=1)
+        newest, _ = store.worklist(session=s, reviewer_id=rev, flt=flt(order="newest"), limit=1)
         assert newest[0].id == made[-1]
         assert [
-            c.id for c in services.worklist(session=s, reviewer_id=rev, flt=flt(search=f"#{made[4]}"))[0]
+            c.id for c in store.worklist(session=s, reviewer_id=rev, flt=flt(search=f"#{made[4]}"))[0]
         ] == [made[4]]
-        assert services.worklist(session=s, reviewer_id=rev, flt=flt(search="number 5"))[0][0].id == made[5]
-        assert services.worklist(session=s, reviewer_id=rev, flt=flt(search="gpt-4o"))[1] == 4
-        assert services.worklist(session=s, reviewer_id=rev, flt=flt(model="chestx-reasoner"))[1] == 3
-        assert services.worklist(session=s, reviewer_id=rev, flt=flt(search="100%_"))[1] == 0  # LIKE escaped
-        needing, n = services.worklist(session=s, reviewer_id=rev, flt=flt(needs_chain=True))
+        assert store.worklist(session=s, reviewer_id=rev, flt=flt(search="number 5"))[0][0].id == made[5]
+        assert store.worklist(session=s, reviewer_id=rev, flt=flt(search="gpt-4o"))[1] == 4
+        assert store.worklist(session=s, reviewer_id=rev, flt=flt(model="chestx-reasoner"))[1] == 3
+        assert store.worklist(session=s, reviewer_id=rev, flt=flt(search="100%_"))[1] == 0  # LIKE escaped
+        needing, n = store.worklist(session=s, reviewer_id=rev, flt=flt(needs_chain=True))
         assert [c.id for c in needing] == [empty.id] and n == 1

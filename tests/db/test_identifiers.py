@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from review_db import services
+from review_db import store
 from review_db.engine import session_scope
 from review_db.errors import ValidationError
 from review_db.identifiers import describe, find_identifiers, redact
@@ -102,7 +102,7 @@ def test_identifying_free_text_is_refused_everywhere_and_nothing_is_written(db) 
         _, chain = factories.case(s, required_reviews=1)
         r = factories.user(s)
     first = chain.steps[0].id
-    verdict = functools.partial(services.record_verdict, step_id=first)
+    verdict = functools.partial(store.record_verdict, step_id=first)
     attempts = [  # (what the message names, the service, its own arguments)
         (
             "the corrected step",
@@ -112,7 +112,7 @@ def test_identifying_free_text_is_refused_everywhere_and_nothing_is_written(db) 
         ("the comment", verdict, {"verdict": "reject", "comment": "ask Dr. Jones"}),
         (
             "the added step",
-            services.add_step,
+            store.add_step,
             {"chain_id": chain.id, "after_position": 0, "text": "MRN 99812345"},
         ),
     ]
@@ -124,7 +124,7 @@ def test_identifying_free_text_is_refused_everywhere_and_nothing_is_written(db) 
             service(session=s, reviewer_id=r.id, lease=LEASE, **kwargs)
     with session_scope(db.factory, actor="r") as s:  # the same texts without the identifiers are fine
         for step in chain.steps:
-            services.record_verdict(
+            store.record_verdict(
                 session=s,
                 step_id=step.id,
                 reviewer_id=r.id,
@@ -136,7 +136,7 @@ def test_identifying_free_text_is_refused_everywhere_and_nothing_is_written(db) 
         pytest.raises(ValidationError, match="the comment seems to hold a phone"),
         session_scope(db.factory, actor="r") as s,
     ):
-        services.submit_review(
+        store.submit_review(
             session=s,
             chain_id=chain.id,
             reviewer_id=r.id,
@@ -161,7 +161,7 @@ def test_redact_replaces_each_identifier_and_keeps_the_rest() -> None:
 def test_reports_are_stored_redacted(db) -> None:
     with session_scope(db.factory, actor="test") as s:
         case, _ = factories.case(s)
-        made = services.create_case(
+        made = store.create_case(
             session=s,
             study_id=case.study_id,
             task_type="binary",
@@ -172,6 +172,6 @@ def test_reports_are_stored_redacted(db) -> None:
     with session_scope(db.factory, actor="test") as s:
         stored = s.get(Case, made_id).report
         assert stored == "Findings: small left effusion, new since [REDACTED]. Discussed with [REDACTED]."
-        services.update_case(session=s, case_id=made_id, expected_version=version, report="Seen by Mr Brown.")
+        store.update_case(session=s, case_id=made_id, expected_version=version, report="Seen by Mr Brown.")
     with db.factory() as s:
         assert s.get(Case, made_id).report == "Seen by [REDACTED]."

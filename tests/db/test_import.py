@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from review_db.importer import import_images, import_predictions, split_question
 from review_db.models import Case, Chain, Study
 from review_db.types import ChainSource, TaskType
+from services.importing import import_images, import_predictions, split_question
 from tests.conftest import REAL_OUTPUTS, rg1_path
 
 runner = CliRunner()

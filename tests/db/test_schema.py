@@ -8,8 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from migrations.runner import current_revision, downgrade, head_revision, upgrade
 from review_db.engine import session_scope
-from review_db.migrate import current_revision, downgrade, head_revision, upgrade
 from review_db.models import Base
 from tests import factories
 
@@ -61,9 +61,9 @@ def test_ready_factory_migrates_sqlite_and_refuses_an_unmigrated_postgres(db, tm
     """What `python app.py` and every `chestx` command do at start: a SQLite database is created
     and migrated on first use; a PostgreSQL one behind the migrations is refused, untouched."""
     from chestx.settings import Settings
+    from migrations.runner import ready_factory
     from review_db.engine import make_engine
     from review_db.errors import SchemaOutOfDate
-    from review_db.migrate import ready_factory
 
     if db.backend == "sqlite":
         fresh = Settings(home=tmp_path / "home", pseudonym_key="test-key-0123456789", database_url=None)

@@ -1,4 +1,4 @@
-"""Account management rules (review_db.services.users), on SQLite and PostgreSQL: bad input
+"""Account management rules (review_db.store.users), on SQLite and PostgreSQL: bad input
 changes nothing, the last active admin stays, deactivation and an admin's reset end logins, and
 every change is audited with the acting admin."""
 
@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from review_db.engine import session_scope
 from review_db.errors import AuthenticationFailed, ValidationError
 from review_db.models import AuditLog, LoginSession, User
-from review_db.services import users
+from review_db.store import users
 from review_db.types import Role
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the export tests: a database of reviewed chains built through the real services."""
+"""Fixtures of the export tests: a database of reviewed chains built through the real store."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from review_db import services
+from review_db import store
 from review_db.engine import session_scope
 from review_db.models import Chain, ModelVersion
 from review_db.types import Role
@@ -25,7 +25,7 @@ class Seeded:
 
 def _case(s, *, patient: str | None = None, steps=None, task_type="single_choice", model=None, **over):  # noqa: ANN001
     study = factories.study(s, **({"patient_pseudonym": patient} if patient else {}))
-    case = services.create_case(
+    case = store.create_case(
         session=s,
         study_id=study.id,
         task_type=task_type,
@@ -35,7 +35,7 @@ def _case(s, *, patient: str | None = None, steps=None, task_type="single_choice
         required_reviews=over.pop("required_reviews", 1),
         **over,
     )
-    chain = services.add_chain(
+    chain = store.add_chain(
         session=s,
         case_id=case.id,
         steps=list(steps or ("The lungs are clear.", "A pleural line is seen.", "The heart size is normal.")),
@@ -145,8 +145,8 @@ def image_db(sqlite_template, tmp_path_factory) -> ImageDB:  # noqa: ANN001
 
     from chestx.settings import Settings
     from review_db.engine import make_engine
-    from review_db.importer import import_images
     from review_db.models import Case
+    from services.importing import import_images
     from tests.conftest import rg1_path
     from tests.export.helpers import phi_dicom
 
@@ -175,7 +175,7 @@ def image_db(sqlite_template, tmp_path_factory) -> ImageDB:  # noqa: ANN001
         second = factories.user(s, name="phi-second-reviewer")
         cases = [s.get(Case, cid) for cid in report.case_ids]
         for i, case in enumerate(cases):
-            chain = services.add_chain(
+            chain = store.add_chain(
                 session=s,
                 case_id=case.id,
                 source="model",
@@ -195,7 +195,7 @@ def image_db(sqlite_template, tmp_path_factory) -> ImageDB:  # noqa: ANN001
                 added=[(0, "The mediastinum is midline.")],
             )
             out.chains[f"image{i}"] = chain.id
-        temporal = services.create_case(
+        temporal = store.create_case(
             session=s,
             study_id=cases[1].study_id,
             prior_study_id=cases[0].study_id,
@@ -204,7 +204,7 @@ def image_db(sqlite_template, tmp_path_factory) -> ImageDB:  # noqa: ANN001
             options=["Improved", "Unchanged", "Worsened"],
             reference_answer="B",
         )
-        chain = services.add_chain(
+        chain = store.add_chain(
             session=s,
             case_id=temporal.id,
             source="model",

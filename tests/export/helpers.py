@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from review_db import services
+from review_db import store
 from review_db.models import Chain, User
 from review_db.types import StepKind
 
@@ -50,10 +50,10 @@ def review(
     adjudication: bool = False,
 ) -> None:
     """``reviewer`` judges every model step of ``chain`` and submits; ``answer`` disagrees."""
-    services.claim_case(session=session, case_id=chain.case_id, reviewer_id=reviewer.id, lease=LEASE)
+    store.claim_case(session=session, case_id=chain.case_id, reviewer_id=reviewer.id, lease=LEASE)
     for step, verdict in zip(model_steps(chain), verdicts, strict=True):
         value, text = verdict if isinstance(verdict, tuple) else (verdict, None)
-        services.record_verdict(
+        store.record_verdict(
             session=session,
             step_id=step.id,
             reviewer_id=reviewer.id,
@@ -62,7 +62,7 @@ def review(
             lease=LEASE,
         )
     for after, text in added:
-        services.add_step(
+        store.add_step(
             session=session,
             chain_id=chain.id,
             reviewer_id=reviewer.id,
@@ -70,7 +70,7 @@ def review(
             text=text,
             lease=LEASE,
         )
-    services.submit_review(
+    store.submit_review(
         session=session,
         chain_id=chain.id,
         reviewer_id=reviewer.id,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from review_db.export import ExportFilter, build_export
+from exports import ExportFilter, build_export
 from tests.export.helpers import KEY
 
 
@@ -47,7 +47,7 @@ def test_date_range_on_the_latest_review(db, seeded, tmp_path) -> None:  # noqa:
     now = dt.datetime.now(dt.UTC)
     future = chains_of(db, tmp_path, "f", filters=ExportFilter(reviewed_from=now - dt.timedelta(hours=1)))
     assert len(future) == 16
-    from review_db.export import EmptySelection
+    from exports import EmptySelection
 
     with pytest.raises(EmptySelection):
         chains_of(db, tmp_path, "p", filters=ExportFilter(reviewed_to=now - dt.timedelta(hours=1)))

@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from review_db import services
+from exports import EmptySelection, build_export
+from review_db import store
 from review_db.engine import session_scope
-from review_db.export import EmptySelection, build_export
 from review_db.models import Chain, ChainReview, User
 from tests.export.conftest import _case
 from tests.export.helpers import KEY, LEASE, model_steps, review
@@ -36,12 +36,12 @@ def test_since_exports_only_what_changed(db, seeded, tmp_path) -> None:  # noqa:
         review(s, new, alice, ["accept", "accept", "accept"])
         revised = s.get(Chain, seeded.chains["single0"])
         # A submitted review changes only through an amendment (reopen, change, submit again).
-        services.reopen_review(session=s, chain_id=revised.id, reviewer_id=alice.id, lease=LEASE)
-        services.record_verdict(
+        store.reopen_review(session=s, chain_id=revised.id, reviewer_id=alice.id, lease=LEASE)
+        store.record_verdict(
             session=s, step_id=model_steps(revised)[2].id, reviewer_id=alice.id, verdict="reject", lease=LEASE
         )
         mine = s.scalar(select(ChainReview).where(ChainReview.chain_id == revised.id))
-        services.submit_review(
+        store.submit_review(
             session=s,
             chain_id=revised.id,
             reviewer_id=alice.id,
@@ -51,7 +51,7 @@ def test_since_exports_only_what_changed(db, seeded, tmp_path) -> None:  # noqa:
         )
         edited = s.get(Chain, seeded.chains["single2"])
         case = edited.case
-        services.update_case(
+        store.update_case(
             session=s, case_id=case.id, expected_version=case.version, question="Which finding?"
         )
         new_id = new.id

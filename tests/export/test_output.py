@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from exports import EmptySelection, ExportFilter, OutputExists, Progress, build_export
 from review_db.errors import ValidationError
-from review_db.export import EmptySelection, ExportFilter, OutputExists, Progress, build_export
 from tests.export.helpers import KEY
 
 

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pydicom
 import pytest
 
-from review_db.export import build_export, build_export_zip
-from review_db.export.images import png_chunk_types
+from exports import build_export, build_export_zip
+from exports.images import png_chunk_types
 from tests.export.helpers import KEY, phi_strings
 
 EXPORTS = [

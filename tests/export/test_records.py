@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from review_db.export import Policy, build_export, consolidate, sft_row
-from review_db.export.consolidate import Review, ReviewedChain, ReviewedStep, Vote
-from review_db.export.rows import AddedStep
+from exports import Policy, build_export, consolidate, sft_row
+from exports.consolidate import Review, ReviewedChain, ReviewedStep, Vote
+from exports.rows import AddedStep
 from review_db.models import Case, Chain, ChainReview, ModelVersion, Step, StepVerdict, User
 from tests.export.helpers import KEY
 
@@ -26,7 +26,7 @@ def read_records(out: Path) -> dict[str, list[dict]]:
 
 
 def test_records_counts_match_the_database(db, seeded, tmp_path) -> None:  # noqa: ANN001
-    from review_db.export import ExportFilter
+    from exports import ExportFilter
 
     result = build_export(
         session_factory=db.factory,
@@ -150,7 +150,7 @@ def test_records_rebuild_the_sft_rows(db, seeded, tmp_path) -> None:  # noqa: AN
 
 
 def test_reviewer_filter_keeps_only_their_verdicts(db, seeded, tmp_path) -> None:  # noqa: ANN001
-    from review_db.export import ExportFilter
+    from exports import ExportFilter
 
     result = build_export(
         session_factory=db.factory,
@@ -193,7 +193,7 @@ def test_reports_only_on_request(db, seeded, tmp_path) -> None:  # noqa: ANN001
 def test_records_with_a_date_range(db, seeded, tmp_path) -> None:  # noqa: ANN001
     import datetime as dt
 
-    from review_db.export import ExportFilter
+    from exports import ExportFilter
 
     hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     result = build_export(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from review_db.export import (
+from exports import (
     AddedStep,
     Agreement,
     Policy,
@@ -14,7 +14,7 @@ from review_db.export import (
     prm_rows,
     sft_row,
 )
-from review_db.export.consolidate import Review, ReviewedChain, ReviewedStep, Vote
+from exports.consolidate import Review, ReviewedChain, ReviewedStep, Vote
 
 PROMPT = "Is there a pneumothorax? Options:\nA) Yes\nB) No\nLet's think step by step."
 

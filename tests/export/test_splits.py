@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from exports import SplitSpec, build_export
 from review_db.engine import session_scope
-from review_db.export import SplitSpec, build_export
 from tests.export.helpers import KEY
 
 
@@ -97,21 +97,21 @@ def _linked_by_priors(factory, pairs: int = 12) -> dict[int, set[int]]:  # noqa:
     Returns each case's study ids (current and prior)."""
     from sqlalchemy import select
 
-    from review_db import services
+    from review_db import store
     from review_db.models import Case
     from tests import factories
     from tests.export.helpers import review
 
     def case(s, prior: int | None = None) -> tuple[int, object]:  # noqa: ANN001
         study = factories.study(s)
-        made = services.create_case(
+        made = store.create_case(
             session=s, study_id=study.id, prior_study_id=prior,
             task_type="temporal" if prior else "single_choice",
             question="Compared with the prior, how is it?" if prior else "Which finding is present?",
             options=["Improved", "Unchanged", "Worsened"] if prior else ["No finding", "Effusion"],
             reference_answer="B",
         )  # fmt: skip
-        chain = services.add_chain(
+        chain = store.add_chain(
             session=s, case_id=made.id, steps=["One.", "Two."], final_answer="B", source="model"
         )
         return study.id, chain
@@ -166,7 +166,7 @@ def test_an_image_is_in_one_split_only(sqlite_db, tmp_path) -> None:  # noqa: AN
 def test_linked_groups_keep_the_split_of_their_most_held_out_member() -> None:
     """Unlinked patients keep the split they always had; a linked group goes where its most
     held-out member would go alone (a patient once in test stays in test)."""
-    from review_db.export.groups import SplitGroups
+    from exports.groups import SplitGroups
 
     spec = SplitSpec(seed=5, validation=0.2, test=0.2)
     alone = {g: spec.assign(g) for g in (f"P-{i:04d}" for i in range(400))}

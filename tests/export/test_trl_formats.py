@@ -14,7 +14,7 @@ import os
 import datasets
 import pytest
 
-from review_db.export import build_export
+from exports import build_export
 from tests.export.helpers import KEY
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -142,8 +142,8 @@ def test_reexport_is_not_served_from_the_datasets_cache(image_db, tmp_path) -> N
 def test_splits_load_when_one_holds_only_chains_without_a_model_version(sqlite_db, tmp_path, kind) -> None:  # noqa: ANN001
     """A split whose chains all lack a model version once typed ``model_version`` as null there and
     as a string in the other split: ``datasets`` refused to load the export. Always a string."""
+    from exports import SplitSpec
     from review_db.engine import session_scope
-    from review_db.export import SplitSpec
     from review_db.models import ModelVersion
     from tests import factories
     from tests.export.helpers import review

@@ -11,7 +11,7 @@ from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate, generate_frames
 from pydicom.sequence import Sequence
 
-from review_db.imaging import prepare_image
+from imaging import prepare_image
 from tests.imaging.helpers import KEY, LIMITS, pydicom_file
 
 # The identifying values RG1_* carry (name, ID, birth date, other ID, institution, department,

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom.uid import RLELossless
 
-from review_db.imaging import ImageRejected, PreparedImage, prepare_image
+from imaging import ImageRejected, PreparedImage, prepare_image
 from tests.imaging.helpers import LIMITS, small_dataset
 
 

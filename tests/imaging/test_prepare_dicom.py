@@ -8,8 +8,8 @@ import numpy as np
 import pydicom
 import pytest
 
-from review_db.imaging import prepare_image
-from review_db.imaging.dicom import codestream_dims
+from imaging import prepare_image
+from imaging.dicom import codestream_dims
 from tests.imaging.helpers import LIMITS, pydicom_file, shifted_back
 
 

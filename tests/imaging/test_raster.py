@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from review_db.imaging import prepare_image
+from imaging import prepare_image
 from tests.imaging.helpers import LIMITS, small_dataset
 
 PHI = "Rasterpatient Phibert 1950-01-02"

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from pydicom.uid import JPEG2000Lossless
 
-from review_db.imaging import ImageRejected, prepare_image
+from imaging import ImageRejected, prepare_image
 from tests.imaging.helpers import LIMITS, small_dataset
 
 

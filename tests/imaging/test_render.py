@@ -13,7 +13,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 from pydicom.sequence import Sequence
 
-from review_db.imaging import (
+from imaging import (
     RenderCache,
     encode_jpeg,
     encode_png,

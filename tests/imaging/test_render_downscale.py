@@ -20,8 +20,8 @@ from PIL import Image
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
-from review_db.imaging import RenderCache, prepare_image, render_for_display
-from review_db.imaging.resample import SNAP_FRACTION, ScalePlan, box_reduce, plan_scale
+from imaging import RenderCache, prepare_image, render_for_display
+from imaging.resample import SNAP_FRACTION, ScalePlan, box_reduce, plan_scale
 from tests.imaging.helpers import LIMITS, small_dataset
 
 

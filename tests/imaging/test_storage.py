@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from review_db.imaging import load_payload, prepare_image, remove_payload, store_payload
+from imaging import load_payload, prepare_image, remove_payload, store_payload
 from tests.imaging.helpers import LIMITS
 
 SHA = "ab" + "0" * 62

@@ -43,7 +43,7 @@ def sft_row(
 def write_export(
     root: Path, *, kind: str, splits: Mapping[str, Sequence[Mapping[str, Any]]], image_size: int = 56
 ) -> Path:
-    """An export folder in review_db.export's layout (ImageFolder jsonl for sft, data/*.jsonl for prm)."""
+    """An export folder in exports's layout (ImageFolder jsonl for sft, data/*.jsonl for prm)."""
     root.mkdir(parents=True, exist_ok=True)
     sizes = {}
     for split in ("train", "validation", "test"):

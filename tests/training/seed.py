@@ -1,4 +1,4 @@
-"""A tiny review database for the loop tests: verified cases with real stored images, through the services."""
+"""A tiny review database for the loop tests: verified cases with real stored images, through the store."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from review_db import services
+from imaging.prepare import prepare_image
+from review_db import store
 from review_db.engine import session_scope
-from review_db.imaging.prepare import prepare_image
 from review_db.types import Role
 from tests.training.helpers import xray
 
@@ -42,9 +42,9 @@ def seed_verified(factory: Any, settings: Any, tmp: Path, *, n: int, start: int 
     ids = []
     with session_scope(factory, actor="test:seed") as session:
         reviewer = (
-            services.user_by_name(session=session, username="rad")
+            store.user_by_name(session=session, username="rad")
             if start
-            else services.add_user(
+            else store.add_user(
                 session=session, username="rad", password="correct horse battery", role=Role.reviewer
             )
         )
@@ -60,8 +60,8 @@ def seed_verified(factory: Any, settings: Any, tmp: Path, *, n: int, start: int 
                 max_bytes=settings.max_upload_bytes,
                 patient_id=f"patient-{i}",
             )
-            study, _ = services.add_study(session=session, prepared=prepared, image_root=settings.image_dir)
-            case = services.create_case(
+            study, _ = store.add_study(session=session, prepared=prepared, image_root=settings.image_dir)
+            case = store.create_case(
                 session=session,
                 study_id=study.id,
                 task_type="single_choice",
@@ -70,13 +70,13 @@ def seed_verified(factory: Any, settings: Any, tmp: Path, *, n: int, start: int 
                 reference_answer=answer,
                 report=report,
             )
-            chain = services.add_chain(
+            chain = store.add_chain(
                 session=session, case_id=case.id, steps=model_steps, final_answer=answer, source="imported"
             )
-            services.claim_case(session=session, case_id=case.id, reviewer_id=reviewer.id, lease=LEASE)
+            store.claim_case(session=session, case_id=case.id, reviewer_id=reviewer.id, lease=LEASE)
             for step, fixed in zip(sorted(chain.steps, key=lambda s: s.position), good, strict=True):
                 verdict = "accept" if step.text == fixed else "correct"
-                services.record_verdict(
+                store.record_verdict(
                     session=session,
                     step_id=step.id,
                     reviewer_id=reviewer.id,
@@ -84,7 +84,7 @@ def seed_verified(factory: Any, settings: Any, tmp: Path, *, n: int, start: int 
                     corrected_text=None if verdict == "accept" else fixed,
                     lease=LEASE,
                 )
-            services.submit_review(
+            store.submit_review(
                 session=session,
                 chain_id=chain.id,
                 reviewer_id=reviewer.id,

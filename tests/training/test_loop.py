@@ -100,7 +100,7 @@ def test_loop_triggers_trains_evaluates_registers_and_promotes_or_keeps(
     assert [r.kind.value for r in stages] == ["sft", "prm", "rl", "eval"]
     assert all(r.status is RunStatus.succeeded for r in stages)
     # The SFT stage's loss curve, as the dashboards read it (one point per logged step).
-    from chestx.dashboards.metrics import loss_curve
+    from services.dashboards.metrics import loss_curve
 
     history = stages[0].progress["loss_history"]
     assert [step for step, _ in history] == list(range(1, 7))

@@ -65,7 +65,7 @@ def test_every_section_of_the_shipped_loop_config_parses_here(tmp_path: Path) ->
 
 def _demo(settings):  # noqa: ANN001, ANN202
     from chestx.cli.common import database
-    from review_db.demo import seed_demo
+    from services.demo import seed_demo
 
     factory = database()
     seed_demo(factory=factory, settings=settings)
@@ -98,10 +98,10 @@ def test_admin_forced_loop_on_the_demo_data_completes_on_a_cpu(
     """ "Run loop now" with the shipped loop.yaml (its precision as shipped) trains, evaluates and
     decides on a CPU. Overridden: the base model (no hub here), the demo's cases included (the
     only verified ones) and, for time, stages inline and short evaluation answers."""
-    from chestx.web import training_panel
+    from chestx.web.admin import training_panel
     from chestx.web.auth import LoginResolver, UserInfo
     from chestx.web.context import AppContext
-    from review_db.imaging import RenderCache
+    from imaging import RenderCache
     from review_db.types import Role
 
     factory = _demo(settings)

@@ -1,0 +1,275 @@
+"""Importing studies and predictions into the review database.
+
+Each file is its own unit of work: a bad file is reported (file name and reason) and writes
+nothing, while the good files of the same batch are imported. A file that fails after its image
+was stored has that image removed again by the rollback hook in :func:`services.add_study`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from review_db.engine import session_scope
+from review_db.errors import ChestXError, ValidationError
+from review_db.models import Case
+from review_db.store import cases as case_svc
+from review_db.types import ChainSource, ChainStatus, TaskType
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".dcm", ".dicom", ".png", ".jpg", ".jpeg", ""}
+
+
+@dataclass
+class ImportReport:
+    """What a batch import did: one entry per file or item."""
+
+    imported: list[str] = field(default_factory=list)
+    recognised: list[str] = field(default_factory=list)  # already in the database
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (file or item, reason)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    case_ids: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+
+def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files named directly, and image files found under named folders (sorted, recursive)."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+        else:
+            yield path
+
+
+def import_images(
+    *,
+    factory: sessionmaker[Session],
+    settings: Any,
+    paths: Sequence[Path],
+    actor: str,
+    question: str | None = None,
+    options: Sequence[str] = (),
+    task_type: TaskType | str | None = None,
+    report: str | None = None,
+    reference_answer: str | None = None,
+    required_reviews: int | None = None,
+    base_dir: Path | None = None,
+    is_demo: bool = False,
+) -> ImportReport:
+    """Import image files; with a ``question``, also create a case per image."""
+    from imaging import ImageRejected, prepare_image
+
+    result = ImportReport()
+    for path in expand_paths(paths):
+        name = str(path)
+        try:
+            prepared = prepare_image(
+                path,
+                key=settings.key_bytes(),
+                date_shift_max_days=settings.date_shift_max_days,
+                max_pixels=settings.max_image_pixels,
+                max_bytes=settings.max_upload_bytes,
+                base_dir=base_dir,
+            )
+            with session_scope(factory, actor=actor) as session:
+                study, created = case_svc.add_study(
+                    session=session, prepared=prepared, image_root=settings.image_dir, is_demo=is_demo
+                )
+                if question:
+                    case = case_svc.create_case(
+                        session=session,
+                        study_id=study.id,
+                        task_type=task_type or infer_task_type(options, reference_answer),
+                        question=question,
+                        options=options,
+                        report=report,
+                        reference_answer=reference_answer,
+                        required_reviews=required_reviews or settings.required_reviews,
+                        is_demo=is_demo,
+                    )
+                    result.case_ids.append(case.id)
+        except (ImageRejected, ChestXError) as exc:
+            result.rejected.append((name, str(exc)))
+            continue
+        (result.imported if created else result.recognised).append(name)
+        result.warnings.extend((name, w) for w in prepared.warnings)
+    return result
+
+
+def infer_task_type(options: Sequence[str], answer: str | None) -> TaskType:
+    """Binary for yes/no options, multiple choice for several answer letters, else single choice."""
+    if not options:
+        return TaskType.open_findings
+    if [o.strip().lower() for o in options] in (["yes", "no"], ["no", "yes"]):
+        return TaskType.binary
+    if answer and "," in answer.replace(" ", ""):
+        return TaskType.multiple_choice
+    return TaskType.single_choice
+
+
+_OPTION_LINE = re.compile(r"^\s*([A-Z])[).:]\s*(.+?)\s*$")
+_INSTRUCTION = re.compile(r"let'?s think step by step.*$", re.IGNORECASE | re.DOTALL)
+
+
+def split_question(prompt: str) -> tuple[str, list[str]]:
+    """ChestX-Reasoner's prompt -> (question stem, option texts).
+
+    ``"Which findings ...? Options:\\nA) x\\nB) y\\nLet's think step by step. ..."``
+    """
+    body = _INSTRUCTION.sub("", prompt).strip()
+    stem, _, rest = body.partition("Options:")
+    options = []
+    for line in rest.splitlines():
+        m = _OPTION_LINE.match(line)
+        if m:
+            options.append(m.group(2))
+    return stem.strip(), options
+
+
+def _read_items(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            data = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                f"{path}: neither JSON nor JSON lines ({exc.msg}, line {exc.lineno})"
+            ) from None
+    if isinstance(data, dict):
+        data = data.get("data") or data.get("items") or [data]
+    if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
+        raise ValidationError(f"{path}: expected a list of objects in ChestX-Reasoner's evaluation format")
+    return data
+
+
+def _steps_of(reason_steps: Any) -> list[str]:
+    if isinstance(reason_steps, list):
+        return [str(s).strip() for s in reason_steps if str(s).strip()]
+    if isinstance(reason_steps, str) and reason_steps.strip():
+        from reasoner.parsing import parse_output
+
+        return list(parse_output(reason_steps).steps)
+    return []
+
+
+def import_predictions(
+    *,
+    factory: sessionmaker[Session],
+    settings: Any,
+    path: Path,
+    actor: str,
+    images_root: Path | None = None,
+    required_reviews: int | None = None,
+    source_detail: str | None = None,
+) -> ImportReport:
+    """Import a file in ChestX-Reasoner's evaluation format: one case per item with two chains,
+    the model's (``pred``, parsed into steps) and the reference (``reason_steps``, source
+    "report"). Items already imported (same file name and index, or ``item_id``) are recognised.
+    """
+    from reasoner.answers import parse_answer
+    from reasoner.parsing import parse_output
+
+    result = ImportReport()
+    for index, item in enumerate(_read_items(path)):
+        label = f"{path.name}#{index}"
+        external_id = str(item.get("item_id") or label)
+        try:
+            if not isinstance(item.get("question"), str) or not isinstance(item.get("pred"), str):
+                raise ValidationError("an item needs 'question' and 'pred' strings")
+            stem, options = split_question(item["question"])
+            answer_text = re.sub(r"(?i)</?\s*answer\s*>", " ", str(item.get("answer") or ""))
+            reference = parse_answer(answer_text, options=options).answer
+            with session_scope(factory, actor=actor) as session:
+                if session.scalar(select(Case.id).where(Case.external_id == external_id)) is not None:
+                    result.recognised.append(label)
+                    continue
+                study_id = _item_study(session, settings, item, images_root, result, label)
+                case = case_svc.create_case(
+                    session=session,
+                    study_id=study_id,
+                    task_type=infer_task_type(options, reference),
+                    question=stem,
+                    options=options,
+                    reference_answer=reference,
+                    report=item.get("original_report") or None,
+                    external_id=external_id,
+                    required_reviews=required_reviews or settings.required_reviews,
+                )
+                ref_steps = _steps_of(item.get("reason_steps"))
+                if ref_steps:
+                    case_svc.add_chain(
+                        session=session,
+                        case_id=case.id,
+                        steps=ref_steps,
+                        final_answer=reference,
+                        source=ChainSource.report,
+                        source_detail=f"reason_steps of {path.name}",
+                    )
+                parsed = parse_output(item["pred"], options=options)
+                case_svc.add_chain(
+                    session=session,
+                    case_id=case.id,
+                    steps=list(parsed.steps),
+                    final_answer=parsed.answer,
+                    source=ChainSource.imported,
+                    source_detail=source_detail or path.name,
+                    raw_output=item["pred"],
+                    flags=sorted(parsed.flags),
+                    status=ChainStatus.malformed if parsed.malformed else ChainStatus.complete,
+                )
+                result.case_ids.append(case.id)
+        except ChestXError as exc:
+            result.rejected.append((label, str(exc)))
+            continue
+        result.imported.append(label)
+    return result
+
+
+def _item_study(
+    session: Session,
+    settings: Any,
+    item: dict[str, Any],
+    images_root: Path | None,
+    result: ImportReport,
+    label: str,
+) -> int | None:
+    """The study of an item's image, imported on the way; None when the image is not available."""
+    image = item.get("image_path") or item.get("image")
+    if isinstance(image, list):
+        image = image[0] if image else None
+    if not image or images_root is None:
+        result.warnings.append((label, "no image available: the case shows the report and reasoning only"))
+        return None
+    from imaging import ImageRejected, prepare_image
+
+    path = images_root / str(image)
+    try:
+        prepared = prepare_image(
+            path,
+            key=settings.key_bytes(),
+            date_shift_max_days=settings.date_shift_max_days,
+            max_pixels=settings.max_image_pixels,
+            max_bytes=settings.max_upload_bytes,
+            base_dir=images_root,
+        )
+    except ImageRejected as exc:
+        raise ValidationError(str(exc)) from None
+    study, _created = case_svc.add_study(session=session, prepared=prepared, image_root=settings.image_dir)
+    result.warnings.extend((label, w) for w in prepared.warnings)
+    return study.id
