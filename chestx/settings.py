@@ -8,6 +8,7 @@ no other module reads ``os.environ``.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -91,3 +92,10 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def quiet_gradio() -> None:
+    """Turn Gradio's one call home off; call before gradio is first imported (a constant of this
+    app, not configuration: the web package does it on import)."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+

@@ -21,7 +21,8 @@ from sqlalchemy import Connection, Engine, column, func, inspect, select, table
 from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
-from review_db.errors import ValidationError
+from review_db.engine import make_engine, session_factory
+from review_db.errors import SchemaOutOfDate, ValidationError
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
@@ -72,8 +73,6 @@ def downgrade(url: str, revision: str = "base", *, allow_data_loss: bool = False
     Raises :class:`DowngradeDropsData` (database untouched) when data would be removed and
     ``allow_data_loss`` is false. See the module docstring for how the loss is found.
     """
-    from review_db.engine import make_engine
-
     engine = make_engine(url)
     try:
         with engine.connect() as conn, conn.begin():
@@ -145,21 +144,17 @@ def is_up_to_date(engine: Engine, url: str) -> bool:
     return current_revision(engine) == head_revision(url)
 
 
-def ready_factory(settings) -> sessionmaker[Session]:  # noqa: ANN001 - chestx.settings.Settings
-    """The session factory for ``settings``' database, migrated and ready.
+def ready_factory(url: str, *, busy_timeout_ms: int = 30_000) -> sessionmaker[Session]:
+    """The session factory for the database at ``url``, migrated and ready.
 
-    A SQLite database (the one-workstation case) is created and migrated on first use; a
-    PostgreSQL database must be migrated explicitly (``chestx db upgrade``), else
+    A SQLite database (the one-workstation case) is created and migrated on first use (its folder
+    too); a PostgreSQL database must be migrated explicitly (``chestx db upgrade``), else
     :class:`~review_db.errors.SchemaOutOfDate`.
     """
-    from review_db.engine import session_factory
-    from review_db.errors import SchemaOutOfDate
-
-    factory = session_factory(settings)
+    factory = session_factory(url, busy_timeout_ms=busy_timeout_ms)
     engine = factory.kw["bind"]
-    if current_revision(engine) != head_revision(settings.sqlalchemy_url):
+    if current_revision(engine) != head_revision(url):
         if engine.dialect.name != "sqlite":
             raise SchemaOutOfDate("the database schema is not up to date: run `chestx db upgrade`")
-        settings.home.mkdir(parents=True, exist_ok=True)
-        upgrade(settings.sqlalchemy_url)
+        upgrade(url)
     return factory

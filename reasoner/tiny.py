@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reasoner.processors import image_only_processor_classes
+
 SPECIAL_TOKENS = [
     "<|endoftext|>",
     "<|im_start|>",
@@ -143,8 +145,6 @@ def build_tiny_qwen2vl(
     """
     import torch
     from transformers import AutoModelForImageTextToText, Qwen2VLImageProcessorPil
-
-    from reasoner.processors import image_only_processor_classes
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
+from review_db.models import AuditLog
+
 REDACTED = frozenset({"password_hash", "token_hash"})
 _ACTOR_KEY = "chestx_actor"
 
@@ -58,7 +60,6 @@ def _entity_id(obj: Any) -> str | None:
 
 
 def _audited(obj: Any) -> bool:
-    from review_db.models import AuditLog
 
     return getattr(type(obj), "__audit__", True) and not isinstance(obj, AuditLog)
 
@@ -91,7 +92,6 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Write an explicit audit row (for actions that change no mapped row, e.g. a login)."""
-    from review_db.models import AuditLog
 
     session.add(
         AuditLog(
@@ -107,7 +107,6 @@ def record(
 
 def record_insert(session: Session, *, entity: str, entity_id: str, values: dict[str, Any]) -> None:
     """Audit a row inserted with a Core statement (which bypasses the flush listener below)."""
-    from review_db.models import AuditLog
 
     row = {k: ("***" if k in REDACTED else _jsonable(v)) for k, v in values.items()}
     session.execute(
@@ -125,7 +124,6 @@ def record_insert(session: Session, *, entity: str, entity_id: str, values: dict
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
-    from review_db.models import AuditLog
 
     actor = actor_of(session)
     rows: list[dict[str, Any]] = []

@@ -124,9 +124,11 @@ def _factory(url: str, busy_timeout_ms: int) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def session_factory(settings) -> sessionmaker[Session]:  # noqa: ANN001 - chestx.settings.Settings
-    """The process-wide session factory for ``settings`` (one engine per database URL)."""
-    return _factory(settings.sqlalchemy_url, settings.sqlite_busy_timeout_ms)
+def session_factory(url: str, *, busy_timeout_ms: int = 30_000) -> sessionmaker[Session]:
+    """The process-wide session factory for the database at ``url`` (one engine per URL)."""
+    if not isinstance(url, str):  # TRANSITION: callers in training/ still pass the settings
+        url, busy_timeout_ms = url.sqlalchemy_url, url.sqlite_busy_timeout_ms
+    return _factory(url, busy_timeout_ms)
 
 
 @contextlib.contextmanager

@@ -20,17 +20,18 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from imaging import render_for_display
 from review_db import store
 from review_db.engine import session_scope
 from review_db.models import Case, Chain, User
 from review_db.types import ChainSource, Role, TaskType
+from services.importing import Intake
 
 DEMO_USER = "demo"
 DEMO_EDUCATOR = "demo-educator"
@@ -249,7 +250,6 @@ CASES: tuple[DemoCase, ...] = (
 
 def _image_files(folder: Path) -> dict[str, Path]:
     """The demo's source images: RG1 itself, a lung-window rendering of it, and phantoms."""
-    from imaging import render_for_display
 
     files = {"rg1": rg1_path()}
     rendering = render_for_display(files["rg1"], preset="lung", max_side=1024)
@@ -270,22 +270,14 @@ def _ensure_user(session: Session, name: str, role: Role, password: str, *, acti
     return user
 
 
-def _studies(factory: sessionmaker[Session], settings: Any, folder: Path) -> dict[str, int]:
-    from imaging import prepare_image
+def _studies(factory: sessionmaker[Session], intake: Intake, folder: Path) -> dict[str, int]:
 
     ids: dict[str, int] = {}
     for name, path in _image_files(folder).items():
-        prepared = prepare_image(
-            path,
-            key=settings.key_bytes(),
-            date_shift_max_days=settings.date_shift_max_days,
-            max_pixels=settings.max_image_pixels,
-            max_bytes=settings.max_upload_bytes,
-            patient_id=f"demo-patient-{name.split('-')[0]}",
-        )
+        prepared = intake.prepare(path)
         with session_scope(factory, actor="system:demo") as session:
             study, _ = store.add_study(
-                session=session, prepared=prepared, image_root=settings.image_dir, is_demo=True
+                session=session, prepared=prepared, image_root=intake.image_dir, is_demo=True
             )
             ids[name] = study.id
     return ids
@@ -337,7 +329,7 @@ def _verify(session: Session, chain_id: int, senior: User, spec: DemoCase) -> No
     )
 
 
-def seed_demo(*, factory: sessionmaker[Session], settings: Any) -> DemoInfo:
+def seed_demo(*, factory: sessionmaker[Session], intake: Intake) -> DemoInfo:
     """Create (or find) the demo accounts and cases; returns how to log in and what was created."""
     info = DemoInfo()
     with session_scope(factory, actor="system:demo") as session:
@@ -350,7 +342,7 @@ def seed_demo(*, factory: sessionmaker[Session], settings: Any) -> DemoInfo:
     if not todo:
         return info
     with tempfile.TemporaryDirectory(prefix="chestx-demo-") as tmp:
-        studies = _studies(factory, settings, Path(tmp))
+        studies = _studies(factory, intake, Path(tmp))
     for spec in todo:
         with session_scope(factory, actor="system:demo") as session:
             case = store.create_case(

@@ -18,6 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from imaging import ImageRejected, PreparedImage, prepare_image
+from reasoner.answers import parse_answer
+from reasoner.parsing import parse_output
 from review_db.engine import session_scope
 from review_db.errors import ChestXError, ValidationError
 from review_db.models import Case
@@ -27,6 +30,31 @@ from review_db.types import ChainSource, ChainStatus, TaskType
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".dcm", ".dicom", ".png", ".jpg", ".jpeg", ""}
+
+
+@dataclass(frozen=True)
+class Intake:
+    """How images come in: the key of the keyed pseudonyms, the date shift, the limits on a file,
+    where the de-identified payloads are stored, and the reviews a new case needs (the
+    composition root builds it from its settings: :func:`chestx.compose.intake`)."""
+
+    key: bytes
+    image_dir: Path
+    date_shift_max_days: int = 365
+    max_pixels: int = 50_000_000
+    max_bytes: int = 200 * 1024 * 1024
+    required_reviews: int = 1
+
+    def prepare(self, path: Path, *, base_dir: Path | None = None) -> PreparedImage:
+        """Validate, decode and de-identify one file (ImageRejected says why not)."""
+        return prepare_image(
+            path,
+            key=self.key,
+            date_shift_max_days=self.date_shift_max_days,
+            max_pixels=self.max_pixels,
+            max_bytes=self.max_bytes,
+            base_dir=base_dir,
+        )
 
 
 @dataclass
@@ -58,7 +86,7 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
 def import_images(
     *,
     factory: sessionmaker[Session],
-    settings: Any,
+    intake: Intake,
     paths: Sequence[Path],
     actor: str,
     question: str | None = None,
@@ -71,23 +99,15 @@ def import_images(
     is_demo: bool = False,
 ) -> ImportReport:
     """Import image files; with a ``question``, also create a case per image."""
-    from imaging import ImageRejected, prepare_image
 
     result = ImportReport()
     for path in expand_paths(paths):
         name = str(path)
         try:
-            prepared = prepare_image(
-                path,
-                key=settings.key_bytes(),
-                date_shift_max_days=settings.date_shift_max_days,
-                max_pixels=settings.max_image_pixels,
-                max_bytes=settings.max_upload_bytes,
-                base_dir=base_dir,
-            )
+            prepared = intake.prepare(path, base_dir=base_dir)
             with session_scope(factory, actor=actor) as session:
                 study, created = case_svc.add_study(
-                    session=session, prepared=prepared, image_root=settings.image_dir, is_demo=is_demo
+                    session=session, prepared=prepared, image_root=intake.image_dir, is_demo=is_demo
                 )
                 if question:
                     case = case_svc.create_case(
@@ -98,7 +118,7 @@ def import_images(
                         options=options,
                         report=report,
                         reference_answer=reference_answer,
-                        required_reviews=required_reviews or settings.required_reviews,
+                        required_reviews=required_reviews or intake.required_reviews,
                         is_demo=is_demo,
                     )
                     result.case_ids.append(case.id)
@@ -162,7 +182,6 @@ def _steps_of(reason_steps: Any) -> list[str]:
     if isinstance(reason_steps, list):
         return [str(s).strip() for s in reason_steps if str(s).strip()]
     if isinstance(reason_steps, str) and reason_steps.strip():
-        from reasoner.parsing import parse_output
 
         return list(parse_output(reason_steps).steps)
     return []
@@ -171,7 +190,7 @@ def _steps_of(reason_steps: Any) -> list[str]:
 def import_predictions(
     *,
     factory: sessionmaker[Session],
-    settings: Any,
+    intake: Intake,
     path: Path,
     actor: str,
     images_root: Path | None = None,
@@ -182,8 +201,6 @@ def import_predictions(
     the model's (``pred``, parsed into steps) and the reference (``reason_steps``, source
     "report"). Items already imported (same file name and index, or ``item_id``) are recognised.
     """
-    from reasoner.answers import parse_answer
-    from reasoner.parsing import parse_output
 
     result = ImportReport()
     for index, item in enumerate(_read_items(path)):
@@ -199,7 +216,7 @@ def import_predictions(
                 if session.scalar(select(Case.id).where(Case.external_id == external_id)) is not None:
                     result.recognised.append(label)
                     continue
-                study_id = _item_study(session, settings, item, images_root, result, label)
+                study_id = _item_study(session, intake, item, images_root, result, label)
                 case = case_svc.create_case(
                     session=session,
                     study_id=study_id,
@@ -209,7 +226,7 @@ def import_predictions(
                     reference_answer=reference,
                     report=item.get("original_report") or None,
                     external_id=external_id,
-                    required_reviews=required_reviews or settings.required_reviews,
+                    required_reviews=required_reviews or intake.required_reviews,
                 )
                 ref_steps = _steps_of(item.get("reason_steps"))
                 if ref_steps:
@@ -243,7 +260,7 @@ def import_predictions(
 
 def _item_study(
     session: Session,
-    settings: Any,
+    intake: Intake,
     item: dict[str, Any],
     images_root: Path | None,
     result: ImportReport,
@@ -256,20 +273,12 @@ def _item_study(
     if not image or images_root is None:
         result.warnings.append((label, "no image available: the case shows the report and reasoning only"))
         return None
-    from imaging import ImageRejected, prepare_image
 
     path = images_root / str(image)
     try:
-        prepared = prepare_image(
-            path,
-            key=settings.key_bytes(),
-            date_shift_max_days=settings.date_shift_max_days,
-            max_pixels=settings.max_image_pixels,
-            max_bytes=settings.max_upload_bytes,
-            base_dir=images_root,
-        )
+        prepared = intake.prepare(path, base_dir=images_root)
     except ImageRejected as exc:
         raise ValidationError(str(exc)) from None
-    study, _created = case_svc.add_study(session=session, prepared=prepared, image_root=settings.image_dir)
+    study, _created = case_svc.add_study(session=session, prepared=prepared, image_root=intake.image_dir)
     result.warnings.extend((label, w) for w in prepared.warnings)
     return study.id

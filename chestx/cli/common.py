@@ -7,8 +7,11 @@ import sys
 from collections.abc import Iterator
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
+from chestx.compose import ready_database
 from chestx.settings import Settings, get_settings
+from review_db.errors import ChestXError, SchemaOutOfDate
 
 
 def settings() -> Settings:
@@ -24,8 +27,6 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 @contextlib.contextmanager
 def clean_errors() -> Iterator[None]:
     """Turn the project's expected errors into a one-line message and exit 1, never a traceback."""
-    from review_db.errors import ChestXError
-
     try:
         yield
     except ChestXError as exc:
@@ -36,16 +37,13 @@ def clean_errors() -> Iterator[None]:
         sys.exit(130)
 
 
-def database():  # noqa: ANN201 - sessionmaker[Session]
+def database() -> sessionmaker[Session]:
     """The session factory for the configured database, migrated and ready.
 
     A SQLite database is created and migrated on first use (the one-workstation case); a
     PostgreSQL database must be migrated explicitly with ``chestx db upgrade``.
     """
-    from migrations.runner import ready_factory
-    from review_db.errors import SchemaOutOfDate
-
     try:
-        return ready_factory(settings())
+        return ready_database(settings())
     except SchemaOutOfDate as exc:
         raise fail(str(exc)) from None

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy.engine import make_url
 
 from chestx.cli.common import clean_errors, settings
+from migrations.runner import current_revision, head_revision
+from migrations.runner import downgrade as migrate_down
+from migrations.runner import upgrade as migrate_up
+from review_db.engine import make_engine
 
 
 def register(app: typer.Typer) -> None:
@@ -13,11 +18,10 @@ def register(app: typer.Typer) -> None:
     @db.command()
     def upgrade(revision: str = typer.Argument("head")) -> None:
         """Migrate the database to REVISION (default: the newest)."""
-        from migrations.runner import upgrade as run
 
         s = settings()
         s.home.mkdir(parents=True, exist_ok=True)
-        run(s.sqlalchemy_url, revision)
+        migrate_up(s.sqlalchemy_url, revision)
         typer.echo(f"database at {revision}: {_redacted(s.sqlalchemy_url)}")
 
     @db.command()
@@ -32,13 +36,10 @@ def register(app: typer.Typer) -> None:
         A downgrade that would delete data (tables with rows, columns with values) names them
         with their counts and changes nothing, unless --yes-drop-data.
         """
-        from migrations.runner import current_revision
-        from migrations.runner import downgrade as run
-        from review_db.engine import make_engine
 
         url = settings().sqlalchemy_url
         with clean_errors():
-            dropped = run(url, revision, allow_data_loss=yes_drop_data)
+            dropped = migrate_down(url, revision, allow_data_loss=yes_drop_data)
         if dropped:
             typer.echo(f"deleted: {', '.join(map(str, dropped))}")
         engine = make_engine(url)
@@ -49,8 +50,6 @@ def register(app: typer.Typer) -> None:
     @db.command()
     def current() -> None:
         """Print the database's revision and whether it is the newest."""
-        from migrations.runner import current_revision, head_revision
-        from review_db.engine import make_engine
 
         s = settings()
         engine = make_engine(s.sqlalchemy_url)
@@ -62,6 +61,4 @@ def register(app: typer.Typer) -> None:
 
 
 def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)

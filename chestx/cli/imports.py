@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from chestx.cli.common import clean_errors, database, settings
+from chestx.compose import intake
+from services.importing import import_images, import_predictions
 
 
 def _print_report(report, what: str) -> None:  # noqa: ANN001 - services.importing.ImportReport
@@ -46,13 +48,12 @@ def register(app: typer.Typer) -> None:
         required_reviews: int | None = typer.Option(None, min=1),
     ) -> None:
         """Import images; exits 1 if any file was rejected (the good ones are imported)."""
-        from services.importing import import_images
 
         with clean_errors():
             report_text = report.read_text(encoding="utf-8") if report else None
             result = import_images(
                 factory=database(),
-                settings=settings(),
+                intake=intake(settings()),
                 paths=paths,
                 actor="cli:import",
                 question=question,
@@ -78,12 +79,11 @@ def register(app: typer.Typer) -> None:
         model: str | None = typer.Option(None, help="Name of the model that produced the predictions."),
     ) -> None:
         """Import model outputs in ChestX-Reasoner's evaluation format as cases with chains."""
-        from services.importing import import_predictions
 
         with clean_errors():
             result = import_predictions(
                 factory=database(),
-                settings=settings(),
+                intake=intake(settings()),
                 path=file,
                 actor="cli:import",
                 images_root=images_root,

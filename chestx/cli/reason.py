@@ -1,5 +1,8 @@
 """``chestx reason CASE_ID``: run a reasoner on a case, stream its steps, store the chain.
 
+What to ask and how to store it is :mod:`services.generation` (shared with the app's "Ask the
+model for a fresh chain"); here is the terminal's side: options, the stream printed, Ctrl-C.
+
 The chain is stored whole when generation ends normally, or visibly flagged (incomplete,
 malformed) when it stopped early or did not follow the format; when nothing at all was
 generated (the model path is wrong, the server refused) nothing is stored and the command exits 1.
@@ -11,80 +14,20 @@ from __future__ import annotations
 import queue
 import threading
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from chestx.cli.common import clean_errors, database, fail, settings
-
-SOURCES = {"hf": "model", "openai": "endpoint", "report": "report"}
-
-
-def _case_request(session, case_id: int, params) -> tuple[Any, str | None]:  # noqa: ANN001
-    """The ReasonRequest for a case (images rendered from the store), and its options."""
-    from imaging.render import render_for_display
-    from reasoner.backends.base import ReasonRequest
-    from reasoner.prompts import Task
-    from review_db.errors import NotFound
-    from review_db.models import Case
-
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"no case with id {case_id}")
-    studies = [s for s in (case.prior_study, case.study) if s is not None]
-    image_dir = settings().image_dir
-    images = tuple(render_for_display(image_dir / s.stored_path).to_pil() for s in studies)
-    task = Task(case.task_type.value, case.question, tuple(case.options or ()))
-    request = ReasonRequest(
-        task,
-        images,
-        system_prompt=settings().system_prompt,
-        params=params,
-        report=case.report,
-        reference_answer=case.reference_answer,
-        request_id=case.external_id,
-    )
-    return request, case.reference_answer
-
-
-def _backend(kind: str, model: str | None, adapter: Path | None, demo_text: bool, llm: bool):  # noqa: ANN202
-    s = settings()
-    if kind == "hf":
-        from reasoner.backends.hf import HFBackend
-
-        path = model or s.model_path
-        if not path:
-            raise fail("no model: give --model PATH_OR_ID or set CHESTX_MODEL_PATH")
-        backend = HFBackend(path, adapter=adapter)
-        if demo_text:
-            from reasoner.tiny import scripted_logits
-
-            backend = HFBackend(
-                backend.loaded, logits_processor=scripted_logits(backend.loaded.processor.tokenizer)
-            )
-        return backend
-    if kind in ("openai", "report"):
-        from reasoner.backends.openai import ChatClient, OpenAIBackend
-        from reasoner.backends.report import ReportBackend
-
-        if kind == "report" and not llm:
-            return ReportBackend()
-        if not s.openai_base_url:
-            raise fail("no endpoint: set CHESTX_OPENAI_BASE_URL (e.g. http://gpu-host:8000/v1)")
-        name = model or s.openai_model
-        if not name:
-            raise fail("no model name: give --model or set CHESTX_OPENAI_MODEL")
-        key = s.openai_api_key.get_secret_value() if s.openai_api_key else None
-        if kind == "report":
-            return ReportBackend(ChatClient(s.openai_base_url, model=name, api_key=key))
-        return OpenAIBackend(s.openai_base_url, model=name, api_key=key)
-    raise fail(f"unknown backend {kind!r}: use hf, openai or report")
+from chestx.compose import reasoner_config
+from reasoner.backends.base import GenerationParams
+from reasoner.errors import ReasonerError
+from reasoner.events import Answer, Error, Finished, StepDone, StepStarted, TextDelta
+from review_db.engine import read_session, session_scope
+from services import generation
 
 
 def _stream_to_terminal(backend, request):  # noqa: ANN001, ANN202
     """Print steps as they form; return the Finished event. Ctrl-C cancels and keeps the rest."""
-    from reasoner.events import Answer, Error, Finished, StepDone, StepStarted, TextDelta
-
     events: queue.Queue = queue.Queue()
     cancel = threading.Event()
 
@@ -132,41 +75,32 @@ def register(app: typer.Typer) -> None:
         demo_text: bool = typer.Option(False, help="hf with a tiny demo model: script a sample chain."),
     ) -> None:
         """Stream a chain of reasoning steps for CASE_ID to the terminal and store it."""
-        from reasoner.backends.base import GenerationParams
-        from reasoner.errors import ReasonerError
-        from review_db.engine import read_session, session_scope
-        from review_db.store.cases import add_chain
-
-        kind = backend or settings().reasoner_backend
+        s = settings()
+        config = reasoner_config(
+            s, backend=backend, model=model, adapter=adapter, report_by_llm=llm, demo_text=demo_text
+        )
         params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
         with clean_errors():
             factory = database()
             with read_session(factory) as session:
-                request, _ = _case_request(session, case_id, params)
+                request = generation.case_request(
+                    session,
+                    case_id=case_id,
+                    render=generation.render_stored(s.image_dir, max_side=2048),
+                    system_prompt=s.system_prompt,
+                    params=params,
+                )
             try:
-                engine = _backend(kind, model, adapter, demo_text, llm)
+                engine = generation.make_backend(config)
             except ReasonerError as exc:
                 raise fail(str(exc)) from None
             fin = _stream_to_terminal(engine, request)
             if not fin.raw:  # zero tokens: nothing to review (whitespace alone is stored, flagged)
                 raise fail(f"nothing was generated ({fin.finish_reason}); no chain stored")
-            info = engine.describe()
-            answer, flags = fin.chain.answer, set(fin.flags)
             with session_scope(factory, actor="cli:reason") as session:
-                chain = add_chain(
-                    session=session,
-                    case_id=case_id,
-                    steps=fin.chain.steps,
-                    final_answer=answer,
-                    source=SOURCES[kind],
-                    raw_output=fin.raw,
-                    source_detail=info.model_id,
-                    status=fin.status,
-                    flags=sorted(flags),
-                    generation_params=fin.params,
-                )
+                chain = generation.store_chain(session, case_id=case_id, finished=fin, info=engine.describe())
                 chain_id = chain.id
-            shown = ", ".join(sorted(flags)) or "none"
+            shown = ", ".join(sorted(fin.flags)) or "none"
             steps = len(fin.chain.steps)
             typer.echo(
                 f"stored chain {chain_id} for case {case_id}: {fin.status} ({steps} steps; flags: {shown})"

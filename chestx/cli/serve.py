@@ -1,4 +1,4 @@
-"""``chestx serve``: the web app, the same as ``python app.py``."""
+"""``chestx serve``: the web app, the same as ``python app.py`` (both run :mod:`chestx.web.launch`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,6 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve the review app (creates and migrates a SQLite database on first use)."""
-        import app as web_app  # app.py at the repository root (installed as a module)
+        from chestx.web import launch  # lazy: gradio and the web stack load only to serve
 
-        web_app.serve(host=host, port=port, demo=demo)
+        launch.serve(host=host, port=port, demo=demo)

@@ -7,6 +7,9 @@ import sys
 import typer
 
 from chestx.cli.common import clean_errors, database
+from review_db import store
+from review_db.engine import read_session, session_scope
+from review_db.store import users as user_svc
 
 
 def _read_password(prompt: bool) -> str:
@@ -28,8 +31,6 @@ def register(app: typer.Typer) -> None:
         display_name: str = typer.Option("", "--display-name"),
     ) -> None:
         """Create an account; the password is read from the prompt, or from stdin when piped."""
-        from review_db import store
-        from review_db.engine import session_scope
 
         password = _read_password(prompt=True)
         with clean_errors(), session_scope(database(), actor="cli:users") as s:
@@ -41,8 +42,6 @@ def register(app: typer.Typer) -> None:
     @users.command("list")
     def list_() -> None:
         """List accounts."""
-        from review_db import store
-        from review_db.engine import read_session
 
         with read_session(database()) as s:
             for u in store.list_users(session=s):
@@ -53,8 +52,6 @@ def register(app: typer.Typer) -> None:
     @users.command("deactivate")
     def deactivate(name: str) -> None:
         """Deactivate an account and end its login sessions."""
-        from review_db.engine import session_scope
-        from review_db.store import users as user_svc
 
         with clean_errors(), session_scope(database(), actor="cli:users") as s:
             user = user_svc.user_by_name(session=s, username=name)
@@ -64,8 +61,6 @@ def register(app: typer.Typer) -> None:
     @users.command("passwd")
     def passwd(name: str) -> None:
         """Set a new password (prompt, or stdin when piped)."""
-        from review_db.engine import session_scope
-        from review_db.store import users as user_svc
 
         password = _read_password(prompt=True)
         with clean_errors(), session_scope(database(), actor="cli:users") as s:

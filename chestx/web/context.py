@@ -24,8 +24,9 @@ from chestx.web.downloads import DownloadRegistry
 from imaging import RenderCache
 from review_db.engine import read_session, session_scope
 
-# Builds the reasoner backend for "ask for a fresh chain"; None when no model is configured.
-BackendFactory = Callable[[Settings], Any]
+# Builds the reasoner backend for "ask for a fresh chain" (the app passes None when no model is
+# configured, and the page then offers no button).
+BackendFactory = Callable[[], Any]
 
 
 @dataclass
@@ -74,13 +75,7 @@ class AppContext:
     @property
     def can_generate(self) -> bool:
         """Whether "ask for a fresh chain" has a model to ask."""
-        if self.backend_factory is None:
-            return False
-        from chestx.web.review.generation import default_backend_configured, default_backend_factory
-
-        return self.backend_factory is not default_backend_factory or default_backend_configured(
-            self.settings
-        )
+        return self.backend_factory is not None
 
     def backend(self) -> Any:
         """The reasoner backend, built once on first use; None when none is configured."""
@@ -88,5 +83,5 @@ class AppContext:
             return None
         with self._backend_lock:
             if self._backend is None:
-                self._backend = self.backend_factory(self.settings)
+                self._backend = self.backend_factory()
             return self._backend

@@ -18,14 +18,18 @@ removes export zips an earlier process left behind, and starts the download swee
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import EllipsisType
 
 import gradio as gr
 from fastapi import FastAPI
 
+from chestx import compose
+from chestx.compose import reasoner_config
 from chestx.settings import Settings
 from chestx.web import downloads, images, login
 from chestx.web.admin.page import build_admin_page
@@ -34,12 +38,11 @@ from chestx.web.common import css, head
 from chestx.web.context import AppContext, BackendFactory
 from chestx.web.dashboards.page import build_dashboard_page, warm_up
 from chestx.web.export.page import build_export_page, export_root
-from chestx.web.review.generation import default_backend_factory
 from chestx.web.review.page import build_review_page
 from chestx.web.teach.page import build_teach_page
 from imaging import RenderCache
-from review_db.engine import session_factory
 from review_db.types import Role
+from services.generation import configured, make_backend
 
 # path -> (page builder, roles besides admin that may open it)
 PAGES: dict[str, tuple[Callable[[AppContext], gr.Blocks], frozenset[Role]]] = {
@@ -74,19 +77,25 @@ def _gradio_user(request) -> str | None:  # noqa: ANN001 - fastapi.Request
 def create_app(
     settings: Settings,
     *,
-    backend_factory: BackendFactory | None = default_backend_factory,
+    backend_factory: BackendFactory | None | EllipsisType = ...,
     demo_hint: str = "",
     loop_config: Path | None = None,
     warm_dashboards: bool = True,
 ) -> FastAPI:
     """The whole web app for ``settings`` (the database must already be migrated).
 
+    ``backend_factory``: builds the reasoner for "Ask the model for a fresh chain"; by default the
+    one the settings name (:func:`services.generation.make_backend`), none when they name none.
+
     ``loop_config``: the loop YAML behind the admin page's "Run loop now" (default
     :data:`chestx.web.admin.training_panel.DEFAULT_LOOP_CONFIG`, the shipped
     ``training/configs/loop.yaml``).
     """
     _skip_missing_matplotlib()
-    factory = session_factory(settings)
+    if backend_factory is ...:
+        config = reasoner_config(settings)
+        backend_factory = functools.partial(make_backend, config) if configured(config) else None
+    factory = compose.database(settings)
     ctx = AppContext(
         settings=settings,
         factory=factory,

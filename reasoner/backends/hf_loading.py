@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoner.errors import ModelLoadError
+from reasoner.processors import load_processor
 
 MODEL_DIR_CONTENTS = (
     "config.json, weights (*.safetensors or pytorch_model*.bin), tokenizer files (tokenizer.json or "
@@ -128,8 +129,6 @@ def load_model(
     ``cpu_threads``: torch threads when running on the CPU (default: all cores but one).
     """
     from transformers import AutoConfig, AutoModelForImageTextToText
-
-    from reasoner.processors import load_processor
 
     model_id = resolve_model(model)
     device, torch_dtype = choose_device_dtype(device, dtype)

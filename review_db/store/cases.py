@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from imaging.storage import remove_payload, store_payload
 from review_db.errors import ValidationError
 from review_db.identifiers import redact
 from review_db.models import Case, Chain, ModelVersion, Step, Study
@@ -27,7 +28,6 @@ def add_study(
     returns the existing study and writes nothing. If the transaction rolls back, a file this
     call created is removed again, so a failed import leaves no stored file behind.
     """
-    from imaging.storage import remove_payload, store_payload
 
     existing = session.scalar(select(Study).where(Study.image_sha256 == prepared.sha256))
     if existing is not None:

@@ -125,8 +125,8 @@ def serve(app, port: int) -> tuple[object, threading.Thread]:  # noqa: ANN001
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The app with the demo seeded, on a fresh SQLite database (one per test session)."""
     import app as web_app
+    from chestx.compose import database
     from chestx.settings import Settings
-    from review_db.engine import session_factory
 
     home = tmp_path_factory.mktemp("home")
     # A 30 s lease, renewed every 10 s: the browser suite sees the renewal timer fire.
@@ -142,7 +142,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     stop_capture = capture(log)
     port = free_port()
     server, thread = serve(application, port)
-    yield Live(f"http://127.0.0.1:{port}", settings, session_factory(settings), application, listeners, log)
+    yield Live(f"http://127.0.0.1:{port}", settings, database(settings), application, listeners, log)
     server.should_exit = True
     thread.join(timeout=10)
     stop_capture()
@@ -177,7 +177,7 @@ class ScriptedBackend:
         yield from mapper.finish("stop")
 
 
-def fake_backend_factory(settings) -> ScriptedBackend:  # noqa: ANN001
+def fake_backend_factory() -> ScriptedBackend:
     return ScriptedBackend()
 
 

@@ -6,6 +6,7 @@ import inspect
 
 from sqlalchemy import func, select
 
+from chestx.compose import intake
 from review_db.models import Case, Chain, Study, User
 from review_db.store.users import authenticate
 from review_db.types import CaseStatus
@@ -13,8 +14,8 @@ from services import demo
 
 
 def test_seed_demo_is_idempotent_and_labelled(sqlite_db, settings) -> None:  # noqa: ANN001
-    first = demo.seed_demo(factory=sqlite_db.factory, settings=settings)
-    second = demo.seed_demo(factory=sqlite_db.factory, settings=settings)
+    first = demo.seed_demo(factory=sqlite_db.factory, intake=intake(settings))
+    second = demo.seed_demo(factory=sqlite_db.factory, intake=intake(settings))
     assert len(first.created_cases) == len(demo.CASES) and second.created_cases == []
     assert second.existing_cases == len(demo.CASES)
     with sqlite_db.factory() as s:

@@ -22,7 +22,7 @@ def test_a_mined_chain_streams_then_is_stored_as_the_reference(sqlite_db, settin
     from reasoner.backends.report import ReportBackend
 
     ctx = AppContext(settings, sqlite_db.factory, LoginResolver(sqlite_db.factory), RenderCache(2))
-    ctx.backend_factory = lambda s: ReportBackend()
+    ctx.backend_factory = ReportBackend
     with session_scope(sqlite_db.factory, actor="test") as s:
         u = factories.user(s)
         case, old_chain = factories.case(s, report=REPORT)  # its study has no stored file
@@ -45,8 +45,12 @@ def test_a_mined_chain_streams_then_is_stored_as_the_reference(sqlite_db, settin
 
 def test_without_a_configured_model_the_button_says_so(sqlite_db, settings) -> None:  # noqa: ANN001
     ctx = AppContext(settings, sqlite_db.factory, LoginResolver(sqlite_db.factory), RenderCache(2))
-    ctx.backend_factory = generation.default_backend_factory
-    assert not ctx.can_generate  # hf without CHESTX_MODEL_PATH
+    from chestx.compose import reasoner_config
+    from services.generation import configured
+
+    assert not configured(reasoner_config(settings))  # hf without CHESTX_MODEL_PATH: the app passes None
+    ctx.backend_factory = None
+    assert not ctx.can_generate
     with session_scope(sqlite_db.factory, actor="test") as s:
         u = factories.user(s)
         case, _chain = factories.case(s)

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from chestx.cli import app
+from chestx.compose import intake
 from chestx.web.dashboards.figures import CHARTS
 from tests.app.conftest import login
 from tests.conftest import ARTIFACTS, rg1_path
@@ -68,7 +69,7 @@ def _research_data(live, tmp: Path) -> dict:  # noqa: ANN001
         live.user(name)
     source = phi_dicom(tmp, rg1_path(), n=913)
     report = import_images(
-        factory=live.factory, settings=live.settings, paths=[source], actor="test",
+        factory=live.factory, intake=intake(live.settings), paths=[source], actor="test",
         question="Is there a pneumothorax? (research journey)", options=["Yes", "No"],
         reference_answer="B", required_reviews=2,
     )  # fmt: skip

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from chestx.compose import database, intake
 from review_db.models import Case, Chain, Study
 from review_db.types import ChainSource, TaskType
 from services.importing import import_images, import_predictions, split_question
@@ -54,9 +55,8 @@ def test_import_rg1_all_transfer_syntaxes_recognises_lossless_copies(cli_env, se
     assert result.exit_code == 0, result.output
     # UNCI is new; UNCR and J2KR decode to the same pixels; J2KI is lossy, so a different image.
     assert "2 images imported, 2 already present, 0 rejected" in result.output
-    from review_db.engine import session_factory
 
-    with session_factory(settings)() as s:
+    with database(settings)() as s:
         studies = s.scalars(select(Study)).all()
         assert len(studies) == 2 and {st.source_format for st in studies} == {"dicom"}
         assert all((settings.image_dir / st.stored_path).is_file() for st in studies)
@@ -81,7 +81,7 @@ def test_phi_reaches_no_byte_of_postgres(db, settings, tmp_path: Path) -> None:
         pytest.skip("PostgreSQL variant")
     report = import_images(
         factory=db.factory,
-        settings=settings,
+        intake=intake(settings),
         paths=[_phi_dicom(tmp_path)],
         actor="test",
         question="Which finding?",
@@ -96,9 +96,8 @@ def test_phi_reaches_no_byte_of_postgres(db, settings, tmp_path: Path) -> None:
 
 
 def _count_rows(settings) -> tuple[int, int, int]:
-    from review_db.engine import session_factory
 
-    with session_factory(settings)() as s:
+    with database(settings)() as s:
         return (
             s.scalar(select(func.count()).select_from(Study)),
             s.scalar(select(func.count()).select_from(Case)),
@@ -161,7 +160,7 @@ def test_failed_transaction_removes_the_image_it_stored(sqlite_db, settings, tmp
     # A question that fails validation after the image was stored: the rollback removes the file.
     report = import_images(
         factory=sqlite_db.factory,
-        settings=settings,
+        intake=intake(settings),
         paths=[rg1_path()],
         actor="test",
         question="Which?",
@@ -197,7 +196,7 @@ def test_import_predictions_creates_cases_with_model_and_reference_chains(
 ) -> None:
     path = tmp_path / "preds.jsonl"
     path.write_text("\n".join(json.dumps(x) for x in FIXTURE))
-    report = import_predictions(factory=sqlite_db.factory, settings=settings, path=path, actor="test")
+    report = import_predictions(factory=sqlite_db.factory, intake=intake(settings), path=path, actor="test")
     assert report.imported == ["preds.jsonl#0"] and report.rejected[0][0] == "preds.jsonl#1"
     with sqlite_db.factory() as s:
         case = s.scalars(select(Case)).one()
@@ -207,7 +206,7 @@ def test_import_predictions_creates_cases_with_model_and_reference_chains(
         model = chains[ChainSource.imported]
         assert model.final_answer == "B" and len(model.steps) == 3
         assert model.steps[1].text.startswith("There is no pleural effusion, e.g. no blunting")
-    again = import_predictions(factory=sqlite_db.factory, settings=settings, path=path, actor="test")
+    again = import_predictions(factory=sqlite_db.factory, intake=intake(settings), path=path, actor="test")
     assert again.recognised == ["preds.jsonl#0"] and not again.imported
 
 
@@ -219,7 +218,9 @@ def test_split_question_reads_chestx_reasoner_prompts() -> None:
 
 @pytest.mark.skipif(not REAL_OUTPUTS.exists(), reason="../shared/data is absent")
 def test_import_the_102_real_outputs(sqlite_db, settings) -> None:
-    report = import_predictions(factory=sqlite_db.factory, settings=settings, path=REAL_OUTPUTS, actor="test")
+    report = import_predictions(
+        factory=sqlite_db.factory, intake=intake(settings), path=REAL_OUTPUTS, actor="test"
+    )
     assert len(report.imported) == 102 and report.ok
     with sqlite_db.factory() as s:
         model_chains = s.scalars(select(Chain).where(Chain.source == ChainSource.imported)).all()

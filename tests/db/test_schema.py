@@ -60,14 +60,14 @@ def test_sqlite_connection_settings(sqlite_db) -> None:
 def test_ready_factory_migrates_sqlite_and_refuses_an_unmigrated_postgres(db, tmp_path) -> None:  # noqa: ANN001
     """What `python app.py` and every `chestx` command do at start: a SQLite database is created
     and migrated on first use; a PostgreSQL one behind the migrations is refused, untouched."""
+    from chestx.compose import ready_database
     from chestx.settings import Settings
-    from migrations.runner import ready_factory
     from review_db.engine import make_engine
     from review_db.errors import SchemaOutOfDate
 
     if db.backend == "sqlite":
         fresh = Settings(home=tmp_path / "home", pseudonym_key="test-key-0123456789", database_url=None)
-        factory = ready_factory(fresh)
+        factory = ready_database(fresh)
         engine = factory.kw["bind"]
         assert current_revision(engine) == head_revision(fresh.sqlalchemy_url)
         assert "step_verdicts" in inspect(engine).get_table_names()
@@ -75,7 +75,7 @@ def test_ready_factory_migrates_sqlite_and_refuses_an_unmigrated_postgres(db, tm
     downgrade(db.url, "base")  # an empty department database nobody migrated yet
     behind = Settings(home=tmp_path / "home", pseudonym_key="test-key-0123456789", database_url=db.url)
     with pytest.raises(SchemaOutOfDate, match="chestx db upgrade"):
-        ready_factory(behind)
+        ready_database(behind)
     engine = make_engine(db.url)
     try:
         assert current_revision(engine) is None  # nothing was migrated behind the user's back

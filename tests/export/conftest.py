@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from chestx.compose import intake
 from review_db import store
 from review_db.engine import session_scope
 from review_db.models import Chain, ModelVersion
@@ -161,7 +162,7 @@ def image_db(sqlite_template, tmp_path_factory) -> ImageDB:  # noqa: ANN001
     sources.append(png)
     report = import_images(
         factory=factory,
-        settings=settings,
+        intake=intake(settings),
         paths=sources,
         actor="test",
         question="Is there a pneumothorax?",

@@ -2,9 +2,11 @@
 
 Contract: :func:`stream_fresh_chain` is a generator of ``(state, chain_html, notice_html)``: it
 maps the backend's typed events (:mod:`reasoner.events`) to renders as they come, and at the end
-stores the chain whole through :func:`review_db.store.add_chain` (flagged incomplete when
-generation stopped early) and yields it ready for review. Closing the generator (the reviewer
-pressed Stop, or left) cancels generation. The UI never parses model text itself.
+stores the chain whole through :func:`services.generation.store_chain` (flagged incomplete when
+generation stopped early) and yields it ready for review. What to ask and how to store it is
+:mod:`services.generation`'s, shared with ``chestx reason``; here is only the page's side.
+Closing the generator (the reviewer pressed Stop, or left) cancels generation. The UI never
+parses model text itself.
 """
 
 from __future__ import annotations
@@ -15,81 +17,33 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from chestx.settings import Settings
 from chestx.web.auth import UserInfo, require
 from chestx.web.context import AppContext
 from chestx.web.html import notice
 from chestx.web.review.chain_html import render_chain, render_stream
 from chestx.web.review.state import ReviewState
+from imaging.storage import load_payload
+from reasoner.events import Answer, Error, Finished, StepDone, TextDelta
 from review_db import store
-from review_db.models import Case
-from review_db.types import ChainSource, Role
-from services import screens
+from review_db.models import Study
+from review_db.types import Role
+from services import generation, screens
 
-SOURCES = {"hf": ChainSource.model, "openai": ChainSource.endpoint, "report": ChainSource.report}
 _FRAME_S = 0.08  # at most ~12 renders a second: smooth enough, and cheap for the queue
 
 
-def default_backend_configured(settings: Settings) -> bool:
-    """Whether the settings name a model to ask (without loading it)."""
-    if settings.reasoner_backend == "openai":
-        return bool(settings.openai_base_url and settings.openai_model)
-    return settings.reasoner_backend == "hf" and bool(settings.model_path)
-
-
-def default_backend_factory(settings: Settings) -> Any:
-    """The backend the settings name, or None when none is configured (the button says so)."""
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    if settings.reasoner_backend == "openai" and settings.openai_base_url and settings.openai_model:
-        from reasoner.backends.openai import OpenAIBackend
-
-        return OpenAIBackend(settings.openai_base_url, model=settings.openai_model, api_key=key)
-    if settings.reasoner_backend == "hf" and settings.model_path:
-        from reasoner.backends.hf import HFBackend
-
-        return HFBackend(settings.model_path)
-    return None
-
-
-def _images(ctx: AppContext, case_id: int) -> tuple[Any, ...]:
-    """The case's images as PIL (prior first for comparisons), rendered with their default window."""
-    from imaging import load_payload
-
-    out = []
-    with ctx.read() as session:
-        studies = [
-            screens.study_of_case(session=session, case_id=case_id, prior=True),
-            screens.study_of_case(session=session, case_id=case_id),
-        ]
-        keys = [(s.image_sha256, s.stored_path) for s in studies if s is not None]
-    for sha, rel in keys:
-        try:
-            rendered = ctx.render_cache.render(
-                sha256=sha,
-                data=lambda rel=rel: load_payload(root=ctx.settings.image_dir, relative_path=rel),
-                max_side=1024,
-            )
-        except FileNotFoundError:  # the backend reports the missing image (or needs none)
-            continue
-        out.append(rendered.to_pil().convert("RGB"))
-    return tuple(out)
-
-
 def _request(ctx: AppContext, case_id: int) -> Any:
-    from reasoner.backends.base import ReasonRequest
-    from reasoner.prompts import make_task
+    """The request for the case, its images rendered through the app's cache."""
+
+    def render(study: Study) -> Any:
+        data = lambda: load_payload(root=ctx.settings.image_dir, relative_path=study.stored_path)  # noqa: E731
+        rendered = ctx.render_cache.render(sha256=study.image_sha256, data=data, max_side=1024)
+        return rendered.to_pil().convert("RGB")
 
     with ctx.read() as session:
-        case = session.get(Case, case_id)
-        task = make_task(case.task_type.value, case.question, case.options or None)
-        report, reference = case.report, case.reference_answer
-    return ReasonRequest(
-        task=task,
-        images=_images(ctx, case_id),
-        system_prompt=ctx.settings.system_prompt,
-        report=report,
-        reference_answer=reference,
-    )
+        return generation.case_request(
+            session, case_id=case_id, render=render, system_prompt=ctx.settings.system_prompt
+        )
 
 
 def judged_steps(ctx: AppContext, user: UserInfo | None, state: ReviewState) -> int:
@@ -105,8 +59,6 @@ def stream_fresh_chain(
     ctx: AppContext, user: UserInfo | None, state: ReviewState
 ) -> Iterator[tuple[ReviewState, str, str]]:
     """Stream a new chain for the open case, store it, and yield it ready for review."""
-    from reasoner.events import Answer, Error, Finished, StepDone, TextDelta
-
     user = require(user, Role.reviewer)
     if state.case_id is None or state.read_only:
         yield state, "", notice("Open a case you have claimed first.", "error")
@@ -147,18 +99,7 @@ def stream_fresh_chain(
     if finished is None:
         return
     with ctx.write(user) as session:
-        chain = store.add_chain(
-            session=session,
-            case_id=state.case_id,
-            steps=list(finished.chain.steps),
-            final_answer=finished.chain.answer,
-            source=SOURCES.get(info.name, ChainSource.model),
-            source_detail=info.model_id,
-            raw_output=finished.raw,
-            status=finished.status,
-            flags=sorted(finished.flags),
-            generation_params={**info.params, **finished.params},
-        )
+        chain = generation.store_chain(session, case_id=state.case_id, finished=finished, info=info)
         # A model's chain becomes the one under review; one mined from the report is the
         # case's reference (store.current_chain decides), and the review stays where it was.
         reviewable = store.current_chain(session=session, case_id=state.case_id).id == chain.id
