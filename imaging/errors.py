@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from review_db.errors import ChestXError
+from vocab.errors import ChestXError
 
 # What must never be turned into a rejection: the user or the interpreter stopping us.
 _NOT_INPUT_ERRORS = (KeyboardInterrupt, SystemExit, GeneratorExit)

@@ -9,10 +9,11 @@ first, then current), and a configurable system prompt.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from vocab.tasks import TaskType  # the one definition (the database stores the same values)
 
 THINK_INSTRUCTION = (
     "Let's think step by step. Enclose the reasoning within <think></think> and the answer within "
@@ -22,16 +23,6 @@ DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 BINARY_OPTIONS = ("Yes", "No")
 TEMPORAL_OPTIONS = ("Improved", "Unchanged", "Worsened")
 MAX_OPTIONS = 26
-
-
-class TaskType(enum.StrEnum):
-    """The kinds of question (same values as the database's task types)."""
-
-    binary = "binary"
-    single_choice = "single_choice"
-    multiple_choice = "multiple_choice"
-    open_findings = "open_findings"
-    temporal = "temporal"
 
 
 DEFAULT_QUESTIONS = {

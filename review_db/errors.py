@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+from vocab.errors import ChestXError  # the base lives at the bottom; re-exported for callers here
 
-class ChestXError(Exception):
-    """Base class of the errors meant to be shown to a user."""
+__all__ = [
+    "AlreadyRunning",
+    "AuthenticationFailed",
+    "CaseLocked",
+    "ChestXError",
+    "ConflictError",
+    "NotFound",
+    "PermissionDenied",
+    "ReviewSubmitted",
+    "SchemaOutOfDate",
+    "ValidationError",
+]
 
 
 class NotFound(ChestXError):

@@ -31,8 +31,7 @@ from review_db.store.cases import current_chain, normalise_answer
 from review_db.store.common import check_version, get_or_raise, try_insert
 from review_db.store.locks import claim_case, release_case, require_lease
 from review_db.types import AnswerVerdict, CaseStatus, ChainStatus, StepKind, Verdict, utcnow
-
-MAX_TEXT = 4000
+from vocab.limits import MAX_TEXT  # defined once; the pages render the same limit into their fields
 
 
 def _clean_text(text: str | None, what: str) -> str:
