@@ -23,7 +23,7 @@ from exports.rows import AddedStep
 from exports.source import Resolved, counted_reviews, selection_conditions
 from exports.tables import raw
 from review_db.models import Case, Chain, ChainReview, ModelVersion, Step, StepVerdict, Study
-from review_db.types import AnswerVerdict, StepKind
+from vocab import AnswerVerdict, StepKind
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ trainers take, each docstring showing a row:
 
 Extra columns (``id``, ``case_id``, ``chain_id``, ``patient``...) come from ``chain.meta``; TRL's
 trainers drop columns they do not use. The training loop imports these builders to make rows from
-the same dataclasses without going through files.
+the same dataclasses without going through files. What each verdict does to its step (kept,
+replaced by the correction, dropped) is the verdict's own fact (:class:`vocab.StepEffect`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-VERDICTS = ("accept", "correct", "reject")
+from vocab.verdicts import StepEffect, Verdict
+
+VERDICTS = tuple(v.value for v in Verdict)
+_EFFECTS = {v.value: v.facts.effect for v in Verdict}  # a dict: read once per step of every export
+_REPLACING = ", ".join(repr(v.value) for v in Verdict if v.facts.needs_text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +43,10 @@ class VerifiedChain:
     """One chain after review, consolidated: what the row builders need, nothing more.
 
     ``model_steps`` are the model's original steps in order; ``verdicts[i]`` is the consolidated
-    verdict on ``model_steps[i]`` ("accept", "correct" or "reject") and ``corrections[i]`` the
-    corrected text where it is "correct". ``images`` are paths (prior study first for a temporal
-    question); empty for text-only rows. ``corrected_answer`` is set when the reviewers disagreed
-    with the model's ``final_answer``.
+    verdict on ``model_steps[i]`` (a :class:`~vocab.Verdict` value) and ``corrections[i]`` the
+    corrected text where the verdict carries one ("correct"). ``images`` are paths (prior study
+    first for a temporal question); empty for text-only rows. ``corrected_answer`` is set when the
+    reviewers disagreed with the model's ``final_answer``.
     """
 
     prompt: str
@@ -65,13 +70,13 @@ class VerifiedChain:
         for verdict, text in zip(self.verdicts, self.corrections, strict=True):
             if verdict not in VERDICTS:
                 raise ValueError(f"unknown verdict {verdict!r}; one of {', '.join(VERDICTS)}")
-            if (verdict == "correct") != bool(text and text.strip()):
-                raise ValueError("a corrected text goes with, and only with, a 'correct' verdict")
+            if (_EFFECTS[verdict] is StepEffect.replace) != bool(text and text.strip()):
+                raise ValueError(f"a corrected text goes with, and only with, a {_REPLACING} verdict")
 
     @property
     def labels(self) -> tuple[bool, ...]:
         """One label per model step: True where the reviewers accepted it as it was."""
-        return tuple(v == "accept" for v in self.verdicts)
+        return tuple(_EFFECTS[v] is StepEffect.keep for v in self.verdicts)
 
     @property
     def verified_steps(self) -> tuple[str, ...]:
@@ -80,9 +85,10 @@ class VerifiedChain:
         for position, (text, verdict, fixed) in enumerate(
             zip(self.model_steps, self.verdicts, self.corrections, strict=True)
         ):
-            if verdict == "accept":
+            effect = _EFFECTS[verdict]
+            if effect is StepEffect.keep:
                 out.append(text)
-            elif verdict == "correct":
+            elif effect is StepEffect.replace:
                 out.append(fixed or text)
             out.extend(a.text for a in self.added_steps if a.after == position)
         return tuple(out)

@@ -12,6 +12,9 @@ Definitions (also in docs/DASHBOARDS.md):
 - *reviews per day*: chain reviews by their (last) submission day.
 - *cases verified per day*: verified cases by the day of their latest submitted review.
 - *time per review*: ``chain_reviews.time_spent_s``: one reviewer's time on one case.
+
+Verdict counts, pair tables and profiles have one slot per :class:`~vocab.Verdict`, in the
+enum's order (:data:`VERDICTS`): a new verdict kind shows up here without a change.
 """
 
 from __future__ import annotations
@@ -28,28 +31,53 @@ from sqlalchemy import Float, String, case, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 
 from review_db.models import Case, Chain, ChainReview, ModelVersion, TrainingRun, User
-from review_db.types import AnswerVerdict, CaseStatus, utcnow
+from review_db.types import utcnow
 from services.dashboards import metrics as mx
-from services.dashboards.rollup import ADDED, CACHE, VERDICTS, Rollup, RollupCache, snapshot
+from services.dashboards.rollup import (
+    ADDED,
+    CACHE,
+    N_VERDICTS,
+    V_INDEX,
+    VERDICTS,
+    Rollup,
+    RollupCache,
+    snapshot,
+)
+from vocab import AnswerVerdict, CaseStatus
 
 log = logging.getLogger(__name__)
 TIME_EDGES = (0, 30, 60, 120, 180, 300, 600, 900, 1800, 3600)  # seconds; the last bin is open
 LOSS_RUNS = 20  # the newest training runs that get a loss curve
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class VerdictCounts:
-    accept: int = 0
-    correct: int = 0
-    reject: int = 0
+    """Effective verdicts of one group: ``VerdictCounts(3, 1, 0)`` counts, in :data:`VERDICTS`'
+    order (verdicts left out count 0); ``counts.accept`` or ``counts["accept"]`` reads one."""
+
+    counts: tuple[int, ...]
+
+    def __init__(self, *counts: int) -> None:
+        if len(counts) > N_VERDICTS:
+            raise ValueError(f"{len(counts)} counts for {N_VERDICTS} verdicts")
+        object.__setattr__(self, "counts", tuple(counts) + (0,) * (N_VERDICTS - len(counts)))
+
+    def __getitem__(self, verdict: str) -> int:
+        return self.counts[V_INDEX[verdict]]
+
+    def __getattr__(self, name: str) -> int:
+        # Only called for names that are not attributes: the verdicts, read as ``counts.accept``.
+        if name in V_INDEX:
+            return self.counts[V_INDEX[name]]
+        raise AttributeError(name)
 
     @property
     def total(self) -> int:
-        return self.accept + self.correct + self.reject
+        return sum(self.counts)
 
     def share(self, verdict: str) -> float | None:
         """The fraction of ``verdict`` among these counts; None when there are none."""
-        return getattr(self, verdict) / self.total if self.total else None
+        return self[verdict] / self.total if self.total else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +111,7 @@ class PairTable:
 
     reviewer_a: str
     reviewer_b: str
-    table: tuple[tuple[int, int, int], ...]
+    table: tuple[tuple[int, ...], ...]  # a row per verdict of a, a column per verdict of b
 
     @property
     def n(self) -> int:
@@ -93,8 +121,8 @@ class PairTable:
 @dataclass(frozen=True)
 class AgreementData:
     pairs: tuple[PairTable, ...] = ()
-    # steps judged by >= 2 reviewers: ((n accept, n correct, n reject), number of such steps)
-    profiles: tuple[tuple[tuple[int, int, int], int], ...] = ()
+    # steps judged by >= 2 reviewers: ((a count per verdict), number of such steps)
+    profiles: tuple[tuple[tuple[int, ...], int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +179,9 @@ class DashboardData:
     seconds: float = 0.0
 
 
+_ACTIVITY = ("verdicts", "reviews", "verified_cases")  # DayActivity's counts, in order
+
+
 def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
@@ -191,12 +222,12 @@ def review_activity(*, session: Session, rollup: Rollup) -> tuple[DayActivity, .
         )
         if row[0] is not None
     ]
-    days: dict[dt.date, list[int]] = {}
+    days: dict[dt.date, list[int]] = {}  # day -> DayActivity's counts: [verdicts, reviews, verified]
     for day, n in rollup.by_day.items():
-        days.setdefault(day, [0, 0, 0])[0] += n
+        days.setdefault(day, [0] * len(_ACTIVITY))[0] += n
     for column, rows in ((1, reviews), (2, verified)):
         for day, n in rows:
-            days.setdefault(_day(day), [0, 0, 0])[column] += n
+            days.setdefault(_day(day), [0] * len(_ACTIVITY))[column] += n
     return tuple(DayActivity(day, *counts) for day, counts in sorted(days.items()) if any(counts))
 
 
@@ -213,7 +244,7 @@ def _groups(
 
 
 def _merge(target: dict[Any, list[int]], key: Any, counts: list[int]) -> None:
-    slot = target.setdefault(key, [0, 0, 0])
+    slot = target.setdefault(key, [0] * N_VERDICTS)
     for i, n in enumerate(counts):
         slot[i] += n
 
@@ -256,7 +287,8 @@ def agreement_from_rollup(rollup: Rollup, names: dict[int, str]) -> AgreementDat
     pairs = []
     for (a, b), cells in sorted(rollup.pairs.items()):
         if sum(cells):
-            table = tuple(tuple(cells[i * 3 : i * 3 + 3]) for i in range(3))
+            n = N_VERDICTS
+            table = tuple(tuple(cells[i * n : i * n + n]) for i in range(n))
             pairs.append(PairTable(names.get(a, f"user {a}"), names.get(b, f"user {b}"), table))
     profiles = tuple(sorted((p, n) for p, n in rollup.profiles.items() if n > 0))
     return AgreementData(pairs=tuple(pairs), profiles=profiles)

@@ -3,7 +3,8 @@
 Contract: :class:`Rollup` is plain data (counters) summarising every stored step verdict:
 verdict rows per day, effective verdicts (the latest per step and reviewer) by step position /
 task type / model version, by finding and region label, and the agreement tables (verdict
-profiles of steps judged by two or more reviewers, and a 3 x 3 table per reviewer pair).
+profiles of steps judged by two or more reviewers, and a verdict x verdict table per reviewer
+pair). Every count list has one slot per :class:`~vocab.Verdict`, in the enum's order.
 :func:`fold` brings a rollup up to date with the database, reading only what changed since it
 was last folded; :class:`RollupCache` keeps one per database for the process.
 
@@ -42,11 +43,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from review_db.engine import read_session
 from review_db.models import Case, Chain, Step, StepVerdict
-from review_db.types import StepKind
 from services.dashboards import lexicon
+from vocab import StepKind, Verdict
 
-VERDICTS = ("accept", "correct", "reject")
+VERDICTS = tuple(v.value for v in Verdict)  # the order of every count list
 V_INDEX = {v: i for i, v in enumerate(VERDICTS)}
+N_VERDICTS = len(VERDICTS)
 ADDED = -1  # position key of steps that reviewers added
 GAP_WINDOW = 1000  # ids below the top that may still be in flight on PostgreSQL
 GAP_TTL = 600.0  # seconds after which a missing id is taken for a rolled-back one
@@ -70,12 +72,12 @@ class StepFacts(NamedTuple):
     regions: tuple[str, ...]
 
 
-def _triples() -> defaultdict:
-    return defaultdict(lambda: [0, 0, 0])
+def _per_verdict() -> defaultdict:
+    return defaultdict(lambda: [0] * N_VERDICTS)
 
 
 def _tables() -> defaultdict:
-    return defaultdict(lambda: [0] * 9)
+    return defaultdict(lambda: [0] * (N_VERDICTS * N_VERDICTS))
 
 
 @dataclass
@@ -86,13 +88,13 @@ class Rollup:
     rows: int = 0  # verdict rows folded in
     gaps: dict[int, float] = field(default_factory=dict)  # missing id -> monotonic time first missed
     by_day: Counter[dt.date] = field(default_factory=Counter)  # every verdict row, superseded ones too
-    # (position, task type, model version id, chain source) -> [accept, correct, reject]
-    breakdown: defaultdict[tuple[int, str, int | None, str], list[int]] = field(default_factory=_triples)
-    findings: defaultdict[str, list[int]] = field(default_factory=_triples)
-    regions: defaultdict[str, list[int]] = field(default_factory=_triples)
-    # steps with >= 2 effective verdicts: (n accept, n correct, n reject) -> number of steps
-    profiles: Counter[tuple[int, int, int]] = field(default_factory=Counter)
-    # (reviewer a, reviewer b), a < b -> 9 cells, row-major: a's verdict x b's verdict
+    # (position, task type, model version id, chain source) -> a count per verdict
+    breakdown: defaultdict[tuple[int, str, int | None, str], list[int]] = field(default_factory=_per_verdict)
+    findings: defaultdict[str, list[int]] = field(default_factory=_per_verdict)
+    regions: defaultdict[str, list[int]] = field(default_factory=_per_verdict)
+    # steps with >= 2 effective verdicts: (a count per verdict) -> number of steps
+    profiles: Counter[tuple[int, ...]] = field(default_factory=Counter)
+    # (reviewer a, reviewer b), a < b -> N_VERDICTS**2 cells, row-major: a's verdict x b's verdict
     pairs: defaultdict[tuple[int, int], list[int]] = field(default_factory=_tables)
     judged_steps: int = 0  # steps with at least one effective verdict
 
@@ -102,7 +104,7 @@ class Rollup:
             return
         self.judged_steps += sign
         key = (facts.position, facts.task_type, facts.model_version_id, facts.source)
-        counts = [0, 0, 0]
+        counts = [0] * N_VERDICTS
         for verdict in effective.values():
             counts[V_INDEX[verdict]] += 1
         for i, n in enumerate(counts):
@@ -117,7 +119,7 @@ class Rollup:
             ordered = sorted(effective.items())
             for i, (ra, va) in enumerate(ordered):
                 for rb, vb in ordered[i + 1 :]:
-                    self.pairs[(ra, rb)][V_INDEX[va] * 3 + V_INDEX[vb]] += sign
+                    self.pairs[(ra, rb)][V_INDEX[va] * N_VERDICTS + V_INDEX[vb]] += sign
 
 
 def _as_date(value: object) -> dt.date:

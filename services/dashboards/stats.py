@@ -1,7 +1,7 @@
 """Reviewer agreement on steps, from the tables :func:`queries.agreement_data` returns.
 
 Contract: pure functions. Per reviewer pair: percent agreement and Cohen's kappa over the steps
-both judged (their 3 x 3 table of effective verdicts). Per reviewer: the same over the tables of
+both judged (their verdict x verdict table of effective verdicts). Per reviewer: the same over the tables of
 all their pairs pooled. Overall: Fleiss' kappa and the mean pairwise agreement over steps judged
 by two or more reviewers (Fleiss' P-bar, in the form that allows a different number of reviewers
 per step), and Cohen's kappa when exactly two reviewers judged anything. A statistic that is

@@ -30,6 +30,7 @@ from chestx.web.dashboards.figures import CHARTS, all_figures
 from review_db.errors import ChestXError
 from services.dashboards.queries import DashboardData, load_all
 from services.dashboards.stats import AgreementSummary, summarise
+from vocab import AnswerVerdict
 
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 WIDE = {"progress", "agreement"}  # charts that take a whole row; the others go in pairs
@@ -90,7 +91,7 @@ def link_html(heading: str, url: str | None, name: str = "") -> str:
     return f'<a class="dash-download" href="{html.escape(url, quote=True)}" download="{saved}">{label}</a>'
 
 
-OUTCOME_LABELS = {"agree": "agreed", "disagree": "disagreed", "unusable": "chain unusable"}
+OUTCOME_LABELS = {v.value: v.facts.outcome for v in AnswerVerdict}
 
 
 def status_line(data: DashboardData) -> str:

@@ -4,7 +4,8 @@ Contract: each ``*_figure`` takes the plain values of :mod:`services.dashboards.
 :mod:`services.dashboards.stats`) and returns a ``plotly.graph_objects.Figure``; no database, no
 Gradio, no I/O. Empty input gives a figure that says "No data yet" (an annotation, no traces),
 never an exception. :func:`all_figures` builds every chart of the page, keyed by a stable name
-(also the download's file name).
+(also the download's file name). Verdict traces, their order and colours, task-type and model
+status names come from :mod:`vocab`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from itertools import accumulate
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from chestx.web.html import TASK_LABELS
 from services.dashboards.queries import (
-    VERDICTS,
     DashboardData,
     DayActivity,
     Group,
@@ -28,15 +27,17 @@ from services.dashboards.queries import (
     TimeSpent,
 )
 from services.dashboards.stats import AgreementSummary, summarise
+from vocab import ModelStatus, Verdict, task_label
 
 NO_DATA = "No data yet"
-COLORS = {"accept": "#2e7d32", "correct": "#f9a825", "reject": "#c62828"}
-STATUS_MARKERS = {  # how a model version's promotion decision is drawn
-    "promoted": ("star", "#1565c0", "promoted (current)"),
-    "retired": ("circle", "#1565c0", "promoted, since replaced"),
-    "rejected": ("x", "#c62828", "rejected at evaluation"),
-    "candidate": ("diamond-open", "#6d6d6d", "candidate, not evaluated"),
+COLORS = {v.value: v.facts.color for v in Verdict}
+_MARKERS = {  # how a model version's promotion decision is drawn: (symbol, colour), in legend order
+    ModelStatus.promoted: ("star", "#1565c0"),
+    ModelStatus.retired: ("circle", "#1565c0"),
+    ModelStatus.rejected: ("x", "#c62828"),
+    ModelStatus.candidate: ("diamond-open", "#6d6d6d"),
 }
+STATUS_MARKERS = {status.value: (*marker, status.label) for status, marker in _MARKERS.items()}
 TEMPLATE = "plotly_white"
 
 
@@ -116,7 +117,8 @@ def progress_figure(activity: Sequence[DayActivity]) -> go.Figure:
 
 
 def rates_figure(groups: Sequence[Group], *, title: str, axis: str, horizontal: bool = False) -> go.Figure:
-    """Stacked shares of accept / correct / reject per group; hover shows the counts.
+    """Stacked shares of each verdict (in :class:`~vocab.Verdict`'s order) per group; hover shows
+    the counts.
 
     ``horizontal`` puts the groups on the vertical axis (long labels: findings, regions, models),
     in the given order from the top.
@@ -125,8 +127,8 @@ def rates_figure(groups: Sequence[Group], *, title: str, axis: str, horizontal: 
         return empty_figure(title)
     labels = [g.label for g in groups]
     fig = go.Figure()
-    for verdict in VERDICTS:
-        counts = [getattr(g.counts, verdict) for g in groups]
+    for verdict in (v.value for v in Verdict):
+        counts = [g.counts[verdict] for g in groups]
         shares = [g.counts.share(verdict) or 0.0 for g in groups]
         fig.add_trace(
             go.Bar(
@@ -292,7 +294,7 @@ def time_spent_figure(spent: TimeSpent) -> go.Figure:
     labels = _bin_labels(spent.edges)
     fig = go.Figure()
     for task_type, counts in spent.by_task_type:
-        fig.add_trace(go.Bar(name=TASK_LABELS.get(task_type, task_type), x=labels, y=list(counts)))
+        fig.add_trace(go.Bar(name=task_label(task_type), x=labels, y=list(counts)))
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title_text="time spent", type="category")
     fig.update_yaxes(title_text="reviews")
@@ -329,7 +331,7 @@ def all_figures(data: DashboardData) -> dict[str, go.Figure]:
             r.by_region, title="Verdicts by anatomical region", axis="region", horizontal=True
         ),
         "by_task_type": rates_figure(
-            [replace(g, label=TASK_LABELS.get(g.label, g.label)) for g in r.by_task_type],
+            [replace(g, label=task_label(g.label)) for g in r.by_task_type],
             title="Verdicts by task type",
             axis="task type",
         ),

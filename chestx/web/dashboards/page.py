@@ -22,6 +22,7 @@ from chestx.web.common import PRIVATE, guarded, nav_html, page
 from chestx.web.context import AppContext
 from chestx.web.dashboards.charts import build_dashboards
 from review_db.types import Role
+from services.dashboards.queries import warm_up as fold_in_background
 
 VIEWERS = (Role.researcher, Role.admin)
 LINK_TTL_S = 30 * 60.0  # a chart link works this long after the refresh that made it
@@ -72,6 +73,4 @@ def build_dashboard_page(ctx: AppContext) -> gr.Blocks:
 
 def warm_up(factory: sessionmaker[Session]) -> threading.Thread:
     """Fold the dashboards' verdict rollup in a background thread (returns at once)."""
-    from services.dashboards.queries import warm_up as fold
-
-    return fold(factory)
+    return fold_in_background(factory)
