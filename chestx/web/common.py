@@ -9,6 +9,7 @@ trace. Every event is ``api_visibility="private"`` unless the page documents it 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from chestx.web.auth import UserInfo
 from chestx.web.context import AppContext
 from chestx.web.html import nav
 from review_db.errors import ChestXError
+from vocab.browser import for_browser
 
 STATIC = Path(__file__).resolve().parent / "static"
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
@@ -33,9 +35,17 @@ def css() -> str:
     return static_text("app.css")
 
 
+def vocab_json() -> str:
+    """The shared vocabulary as a JSON island (``#cx-vocab``): the scripts read it, keep no copy."""
+    # "<" escaped: text inside a <script> element ends at the first "</script", whatever quotes it.
+    data = json.dumps(for_browser(), ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+    return f'<script type="application/json" id="cx-vocab">{data}</script>'
+
+
 def head() -> str:
-    """Scripts every page loads in <head>: the login guard and the keyboard help overlay."""
-    return f"<script>{static_text('session.js')}</script><script>{static_text('help.js')}</script>"
+    """What every page loads in <head>: the vocabulary, the login guard, the keyboard help overlay."""
+    scripts = "".join(f"<script>{static_text(name)}</script>" for name in ("session.js", "help.js"))
+    return vocab_json() + scripts
 
 
 def page(title: str) -> gr.Blocks:

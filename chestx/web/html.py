@@ -12,42 +12,13 @@ import datetime as dt
 import html
 from collections.abc import Iterable, Sequence
 
-from review_db.types import Role
 from services.screens import CaseDetail, LockInfo, StudyFacts
+from vocab import CaseStatus, Role, TaskType, flag_label
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
-TASK_LABELS = {
-    "binary": "Yes / no",
-    "single_choice": "Single choice",
-    "multiple_choice": "Multiple choice",
-    "open_findings": "Open findings",
-    "temporal": "Comparison with prior",
-}
-
-# What the parser's and the store's flags on a chain mean, for people (reasoner.parsing,
-# review_db.store.cases.add_chain); an unknown flag shows as its words.
-FLAG_LABELS = {
-    "answer_outside_options": "answer is not one of the options",
-    "chat_template_stripped": "chat template removed from the output",
-    "empty": "empty output",
-    "extra_text": "text after the answer",
-    "incomplete": "generation stopped early",
-    "malformed": "not in the <think>/<answer> format",
-    "multiple_answer_tags": "several <answer> tags",
-    "multiple_answers": "several answers",
-    "no_answer": "no final answer",
-    "no_reasoning": "no reasoning",
-    "no_steps": "no reasoning steps",
-    "no_think_tag": "no <think> tag",
-    "text_before_think": "text before <think>",
-    "truncated": "cut off at the length limit",
-    "unclosed_think": "<think> never closed",
-}
-
-
-def flag_label(flag: str) -> str:
-    return FLAG_LABELS.get(flag, flag.replace("_", " "))
+# Task-type labels by stored value, for the pages' filters and headings (the vocabulary's own).
+TASK_LABELS = {t.value: t.label for t in TaskType}
 
 
 # Pages of the app: (path, label, roles besides admin that may open it).
@@ -168,10 +139,17 @@ def lock_line(lock: LockInfo | None, *, user_id: int, read_only_reason: str = ""
     return chip("Not claimed", "muted")
 
 
+def _status_label(status: str) -> str:
+    try:
+        return CaseStatus(status).label
+    except ValueError:
+        return status.capitalize()
+
+
 def case_header(detail: CaseDetail, *, user_id: int, read_only_reason: str = "") -> str:
     """Case number, task, demo badge, lease state and progress."""
     demo = chip("Demo", "demo") if detail.is_demo else ""
-    status = chip(detail.status.capitalize(), "status")
+    status = chip(_status_label(detail.status), "status")
     source = esc(detail.model_version or detail.chain_source or "no chain")
     flags = "".join(chip(flag_label(f), "flag") for f in detail.chain_flags)
     return (

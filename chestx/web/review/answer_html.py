@@ -18,14 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chestx.web.html import LETTERS, answer_text, esc, notice
-from review_db.store.reviews import MAX_TEXT
+from vocab import MAX_TEXT, AnswerVerdict
+from vocab.keys import SUBMIT
 
-# (value, label, key): the answer verdicts the panel offers, in order (review_db.types.AnswerVerdict).
-VERDICT_CHOICES = (
-    ("agree", "Agree with the model's answer", "y"),
-    ("disagree", "Disagree: pick the right option", "n"),
-    ("unusable", "The chain is unusable (say why in the note)", "u"),
-)
+# (value, label, key): the answer verdicts the panel offers, in the vocabulary's order.
+VERDICT_CHOICES = tuple((v.value, v.facts.label, v.facts.key) for v in AnswerVerdict)
 
 
 def render_answer(
@@ -48,10 +45,10 @@ def render_answer(
         return ""
     off = " disabled" if read_only else ""
     verdicts = "".join(
-        f'<label><input type="radio" name="cx-verdict" value="{value}" aria-keyshortcuts="{key}"'
+        f'<label><input type="radio" name="cx-verdict" value="{esc(value)}" aria-keyshortcuts="{esc(key)}"'
         f"{' checked' if verdict == value else ''}"
-        f"{' disabled' if read_only or (unverifiable and value != 'unusable') else ''}> "
-        f"{esc(label)} <kbd>{key}</kbd></label>"
+        f"{' disabled' if read_only or (unverifiable and value != AnswerVerdict.unusable) else ''}> "
+        f"{esc(label)} <kbd>{esc(key)}</kbd></label>"
         for value, label, key in VERDICT_CHOICES
     )
     why = (
@@ -86,6 +83,6 @@ def render_answer(
         f'<textarea id="cx-comment" rows="1" maxlength="{MAX_TEXT}"{off}>{esc(comment)}</textarea>'
         f'<span class="cx-counter" aria-live="polite"></span></label>'
         f'<button type="button" id="cx-submit" class="cx-primary"{off}>'
-        "Submit review <kbd>Ctrl+Enter</kbd></button>"
+        f"Submit review <kbd>{SUBMIT}</kbd></button>"
         "</form>"
     )

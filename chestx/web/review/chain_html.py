@@ -5,6 +5,9 @@ to an HTML string, every text escaped. The markup carries only ids and fixed nam
 ``data-*`` attributes; ``static/chain.js`` reads them to send actions, and builds its editors with
 DOM calls (never ``innerHTML``), so step text is never parsed as markup anywhere.
 
+The verdicts' buttons, keys, chips and labels come from :class:`vocab.Verdict`; the browser reads
+the same facts from the page's ``#cx-vocab`` (:mod:`vocab.browser`), never from a copy.
+
 The root element carries ``data-ack`` (the request id of the action this render answers) and
 ``data-ack-ok``, so the client knows which of its pending actions the server has settled and
 whether to keep the reviewer's draft (on an error, nothing typed is lost).
@@ -17,15 +20,17 @@ from dataclasses import dataclass
 
 from chestx.web.diff import word_diff
 from chestx.web.html import answer_text, esc, notice
-from review_db.store.reviews import MAX_TEXT
 from services.screens import CaseDetail, ChainView, StepRow
+from vocab import MAX_TEXT, Verdict
+from vocab.keys import STEP_ACTIONS, SUBMIT
 
-VERDICTS = {
-    None: ("Not judged yet", "pending"),
-    "accept": ("Accepted", "accept"),
-    "correct": ("Corrected", "correct"),
-    "reject": ("Rejected", "reject"),
-}
+_FACTS = {v.value: v.facts for v in Verdict}
+# A step's state on its chip: (label, CSS kind), by verdict value (None: not judged yet).
+VERDICTS = {None: ("Not judged yet", "pending")} | {v: (f.done, f.css) for v, f in _FACTS.items()}
+# The buttons of a model step: (data-act, label, key), the verdicts first.
+BUTTONS = tuple((v.value, v.facts.label, v.facts.key) for v in Verdict) + tuple(
+    (a.value, a.label, a.key) for a in STEP_ACTIONS
+)
 
 
 @dataclass(frozen=True)
@@ -43,17 +48,10 @@ def _actions(step: StepRow) -> str:
             '<div class="cx-actions"><button type="button" data-act="remove" class="cx-btn-quiet">'
             "Remove this step</button></div>"
         )
-    buttons = (
-        ("accept", "Accept", "a"),
-        ("correct", "Correct", "c"),
-        ("reject", "Reject", "r"),
-        ("comment", "Comment", "m"),
-        ("insert", "Add step after", "i"),
-    )
     html = "".join(
-        f'<button type="button" data-act="{act}" title="{label} ({key})" aria-keyshortcuts="{key}">'
-        f"{label}<kbd>{key}</kbd></button>"
-        for act, label, key in buttons
+        f'<button type="button" data-act="{esc(act)}" title="{esc(label)} ({esc(key)})"'
+        f' aria-keyshortcuts="{esc(key)}">{esc(label)}<kbd>{esc(key)}</kbd></button>'
+        for act, label, key in BUTTONS
     )
     return f'<div class="cx-actions">{html}</div>'
 
@@ -63,8 +61,9 @@ def _step(step: StepRow, *, read_only: bool) -> str:
         label, kind = "Added by you", "added"
     else:
         label, kind = VERDICTS.get(step.verdict, VERDICTS[None])
+    facts = _FACTS.get(step.verdict or "")
     body = f'<div class="cx-text">{esc(step.text)}</div>'
-    if step.verdict == "correct" and step.corrected_text:
+    if facts is not None and facts.needs_text and step.corrected_text:
         body = (
             f'<div class="cx-text">{esc(step.corrected_text)}</div>'
             f'<div class="cx-change"><span class="cx-lbl">Change to the model\'s text:</span> '
@@ -72,7 +71,7 @@ def _step(step: StepRow, *, read_only: bool) -> str:
             f'<div class="cx-original" hidden>{esc(step.text)}</div>'
         )
     if step.comment:
-        what = "Reason" if step.verdict == "reject" else "Comment"
+        what = "Reason" if facts is not None and facts.asks_reason else "Comment"
         body += f'<div class="cx-comment"><span class="cx-lbl">{what}:</span> {esc(step.comment)}</div>'
     verdict = esc(step.verdict or "")
     position = "" if step.position is None else step.position
@@ -89,7 +88,7 @@ def _progress(detail: CaseDetail | ChainView) -> str:
     total, done = detail.model_steps, detail.judged
     pct = 0 if total == 0 else round(100 * done / total)
     hint = (
-        "All steps judged: judge the answer below and submit (Ctrl+Enter)." if total and done == total else ""
+        f"All steps judged: judge the answer below and submit ({SUBMIT})." if total and done == total else ""
     )
     return (
         f'<div class="cx-progress"><span>{done} of {total} steps judged</span>'

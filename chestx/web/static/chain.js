@@ -4,16 +4,30 @@
 // Editors are built with DOM calls; step text is only ever set as `.value` or `.textContent`.
 // Unsaved editor text is kept as a draft in localStorage (per user and chain) and reopened after
 // a reload; the length limit comes from the server (data-max-text) with a counter in each editor.
+// The verdicts, step actions, their keys and editor labels are the server's too: the page's
+// #cx-vocab (vocab.browser). A verdict whose effect is "replace" opens an editor for its text; one
+// with a prompt is sent, then asks for an optional reason; any other is sent and moves on.
 (() => {
   const root = element;
   const ui = { chainId: null, focus: null, drafts: new Map(), queue: [], inflight: null, timer: null, activeKey: null };
   const RETRY_MS = 10000;
-  const LABELS = {
-    correct: "Corrected text (Enter saves, Shift+Enter new line, Esc cancels)",
-    reason: "Reason for rejecting (optional; Enter saves, Esc skips)",
-    comment: "Comment (Enter saves, Esc cancels)",
-    insert: "New step (Enter saves, Shift+Enter new line, Esc cancels)",
-  };
+  const REASON = "reason:"; // the draft type of a verdict's optional reason: "reason:<verdict>"
+  let vocabulary = null;
+
+  // Read when first needed, not at load: Gradio may fill the page head after this runs.
+  function vocab() {
+    if (vocabulary) return vocabulary;
+    const island = document.getElementById("cx-vocab");
+    if (!island) return { verdicts: [], actions: [], navigation: {} };
+    vocabulary = JSON.parse(island.textContent);
+    return vocabulary;
+  }
+  const verdictOf = (value) => vocab().verdicts.find((v) => v.value === value);
+  const actionOf = (value) => vocab().actions.find((a) => a.value === value);
+  function editorLabel(type) {
+    const it = type.startsWith(REASON) ? verdictOf(type.slice(REASON.length)) : verdictOf(type) || actionOf(type);
+    return it ? it.prompt : "";
+  }
 
   const chain = () => root.querySelector(".cx-chain");
   const steps = () => Array.from(root.querySelectorAll(".cx-step[data-step-id]"));
@@ -102,8 +116,8 @@
     box.className = "cx-editor";
     box.dataset.key = key;
     const label = document.createElement("label");
-    label.textContent = LABELS[type];
-    const multi = type === "correct" || type === "insert";
+    label.textContent = editorLabel(type);
+    const multi = type === "insert" || (verdictOf(type) || {}).effect === "replace";
     const field = document.createElement(multi ? "textarea" : "input");
     field.className = "cx-field";
     if (multi) field.rows = 3;
@@ -127,7 +141,7 @@
     const cancel = document.createElement("button");
     cancel.type = "button";
     cancel.className = "cx-btn-quiet";
-    cancel.textContent = type === "reason" ? "Skip" : "Cancel";
+    cancel.textContent = type.startsWith(REASON) ? "Skip" : "Cancel";
     const bar = document.createElement("div");
     bar.className = "cx-editor-bar";
     bar.append(save, cancel, count);
@@ -165,12 +179,14 @@
     const d = ui.drafts.get(key);
     if (!d) return;
     const text = (d.text || "").trim();
-    if (d.type === "correct") {
+    const replacing = verdictOf(d.type); // only a verdict that carries its text has an editor of its own
+    if (replacing) {
       if (!text) return;
-      send({ kind: "verdict", step_id: Number(d.stepId), verdict: "correct", text }, key);
-    } else if (d.type === "reason") {
+      send({ kind: "verdict", step_id: Number(d.stepId), verdict: replacing.value, text }, key);
+    } else if (d.type.startsWith(REASON)) {
       if (!text) return void ui.drafts.delete(key);
-      send({ kind: "verdict", step_id: Number(d.stepId), verdict: "reject", comment: text }, key);
+      const verdict = d.type.slice(REASON.length);
+      send({ kind: "verdict", step_id: Number(d.stepId), verdict, comment: text }, key);
     } else if (d.type === "comment") {
       send({ kind: "comment", step_id: Number(d.stepId), comment: text }, key);
     } else if (d.type === "insert") {
@@ -198,14 +214,13 @@
     const id = Number(stepEl.dataset.stepId);
     if (kind === "remove") return void send({ kind: "remove_step", step_id: id });
     if (stepEl.dataset.kind === "added") return;
-    if (kind === "accept") {
-      send({ kind: "verdict", step_id: id, verdict: "accept" });
-      move(1);
-    } else if (kind === "reject") {
-      send({ kind: "verdict", step_id: id, verdict: "reject" });
-      openEditor(stepEl, "reason", "");
-    } else if (kind === "correct") {
-      openEditor(stepEl, "correct", currentText(stepEl));
+    const verdict = verdictOf(kind);
+    if (verdict && verdict.effect === "replace") {
+      openEditor(stepEl, verdict.value, currentText(stepEl));
+    } else if (verdict) {
+      send({ kind: "verdict", step_id: id, verdict: verdict.value });
+      if (verdict.prompt) openEditor(stepEl, REASON + verdict.value, "");
+      else move(1);
     } else if (kind === "comment") {
       const c = stepEl.querySelector(".cx-comment");
       openEditor(stepEl, "comment", c ? c.textContent.replace(/^(Comment|Reason):\s*/, "") : "");
@@ -252,7 +267,15 @@
   });
 
   // ---- keyboard (one listener for the page, pointing at the newest controller) ----
-  window.__cxChain = { act, move, visible, readOnly };
+  function keyAction(key) {
+    const v = vocab();
+    if (key === v.navigation.next) return () => move(1);
+    if (key === v.navigation.previous) return () => move(-1);
+    const it = v.verdicts.find((x) => x.key === key) || v.actions.find((x) => x.key === key);
+    return it ? () => act(it.value) : null;
+  }
+
+  window.__cxChain = { act, move, visible, readOnly, keyAction };
   if (!window.__cxChainKeys) {
     window.__cxChainKeys = (e) => {
       const c = window.__cxChain;
@@ -269,9 +292,7 @@
         return;
       }
       if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
-      const map = { j: () => c.move(1), k: () => c.move(-1), a: () => c.act("accept"), c: () => c.act("correct"),
-        r: () => c.act("reject"), m: () => c.act("comment"), i: () => c.act("insert") };
-      const fn = map[e.key];
+      const fn = c.keyAction(e.key);
       if (fn) {
         e.preventDefault();
         fn();
@@ -303,7 +324,7 @@
     }
     for (const [key, d] of ui.drafts) {
       const el = d.stepId ? stepById(d.stepId) : null;
-      if (d.sent || (d.stepId && !el)) continue;
+      if (d.sent || (d.stepId && !el) || !editorLabel(d.type)) continue; // unknown: a draft of another version
       openEditor(el, d.type, d.text, key, key === ui.activeKey);
     }
     if (ui.focus == null && steps().length) {

@@ -1,21 +1,15 @@
 // The keyboard help overlay: "?" shows it, Esc or "?" hides it. Built with DOM calls only.
+// The key list is the server's (the page's #cx-vocab, from vocab.keys): this script keeps no copy.
 (() => {
   if (window.cxHelp) return;
-  const KEYS = [
-    ["j / k", "Next / previous step"],
-    ["a", "Accept the step"],
-    ["c", "Correct the step (edit inline; Enter saves)"],
-    ["r", "Reject the step (then an optional reason)"],
-    ["m", "Comment on the step"],
-    ["i", "Add a missing step after this one"],
-    ["y / n / u", "Final answer: agree / disagree (then the options) / chain unusable"],
-    ["Ctrl+Enter", "Submit the review"],
-    ["1 – 5", "Window presets: default, lung, mediastinum, bone, full"],
-    ["+ / − / 0", "Zoom in / out / fit"],
-    ["Shift+drag", "Window / level on the image"],
-    ["?", "Show or hide this help"],
-    ["Esc", "Close an editor or this help"],
-  ];
+  function keys() {
+    const island = document.getElementById("cx-vocab");
+    try {
+      return island ? JSON.parse(island.textContent).help || [] : [];
+    } catch (e) {
+      return [];
+    }
+  }
   let box = null;
 
   function build() {
@@ -29,7 +23,7 @@
     const h = document.createElement("h2");
     h.textContent = "Keyboard shortcuts";
     const table = document.createElement("table");
-    for (const [k, v] of KEYS) {
+    for (const [k, v] of keys()) {
       const tr = table.insertRow();
       const kc = tr.insertCell();
       const kb = document.createElement("kbd");

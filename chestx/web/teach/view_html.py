@@ -1,7 +1,8 @@
 """The educator's replay as HTML: steps revealed one at a time, corrections as diffs, the quiz.
 
 Contract: pure functions of :class:`~services.overview.ReplayDetail`; every text is
-escaped (diffs through :func:`chestx.web.diff.word_diff`).
+escaped (diffs through :func:`chestx.web.diff.word_diff`). Verdict and answer-verdict labels come
+from :mod:`vocab`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from chestx.web.diff import word_diff
 from chestx.web.html import LETTERS, TASK_LABELS, answer_text, chip, esc, option_lines
 from services.overview import ReplayDetail, ReplayStep
+from vocab import AnswerVerdict, Verdict
 
 # The keys of the replay (static/teach.js), shown on the page so a presenter finds them.
 KEYS_HINT = (
@@ -20,25 +22,19 @@ KEYS_HINT = (
     '<button type="button" class="cx-keys" data-cx-presenter aria-pressed="false" '
     'title="Large text for a room (P; Esc leaves)">Presenter mode<kbd>P</kbd></button></div>'
 )
-_ANSWER_VERDICT = {
-    "agree": "agreed with the model",
-    "disagree": "disagreed: the answer is",
-    "unusable": "marked the chain unusable",
-}
-
-_VERDICT = {
-    "accept": ("Accepted", "accept"),
-    "correct": ("Corrected", "correct"),
-    "reject": ("Rejected", "reject"),
-}
+_ANSWER_VERDICT = {v.value: v.facts.said for v in AnswerVerdict}
+_FACTS = {v.value: v.facts for v in Verdict}
+# The chips of the quiz's verdict on the student's pick: the colours of accepting and rejecting.
+_RIGHT, _WRONG = Verdict.accept.facts.css, Verdict.reject.facts.css
 
 
 def _verdicts(step: ReplayStep) -> str:
     out = []
     for v in step.verdicts:
-        label, kind = _VERDICT.get(v.verdict, (v.verdict, "pending"))
+        facts = _FACTS.get(v.verdict)
+        label, kind = (facts.done, facts.css) if facts else (v.verdict, "pending")
         line = f'<div class="cx-rv">{chip(label, kind)} <span class="cx-muted">by {esc(v.reviewer)}</span>'
-        if v.verdict == "correct" and v.corrected_text:
+        if facts is not None and facts.needs_text and v.corrected_text:
             line += f'<div class="cx-change">{word_diff(step.text, v.corrected_text)}</div>'
         if v.comment:
             line += f'<div class="cx-comment"><span class="cx-lbl">Why:</span> {esc(v.comment)}</div>'
@@ -83,14 +79,16 @@ def replay_question(detail: ReplayDetail) -> str:
 def reveal(detail: ReplayDetail, picked: Sequence[str]) -> str:
     """The answer: the student's pick against the reviewers' verdict and the reference."""
     reviewed = [
-        r.corrected_answer for r in detail.reviews if r.answer_verdict == "disagree" and r.corrected_answer
+        r.corrected_answer
+        for r in detail.reviews
+        if r.answer_verdict == AnswerVerdict.disagree and r.corrected_answer
     ]
     truth = detail.reference_answer or (reviewed[0] if reviewed else detail.model_answer)
     mine = ",".join(sorted(p for p in picked if p in LETTERS))
     opts = detail.options
     verdict = ""
     if mine and truth:
-        verdict = chip("You were right", "accept") if mine == truth else chip("Not quite", "reject")
+        verdict = chip("You were right", _RIGHT) if mine == truth else chip("Not quite", _WRONG)
     lines = [
         f"<p><span class='cx-lbl'>Your answer:</span> <b>{esc(answer_text(mine or None, opts))}</b> "
         f"{verdict}</p>",
@@ -99,7 +97,7 @@ def reveal(detail: ReplayDetail, picked: Sequence[str]) -> str:
     ]
     for r in detail.reviews:
         said = _ANSWER_VERDICT.get(r.answer_verdict, r.answer_verdict.replace("_", " "))
-        if r.answer_verdict == "disagree":
+        if r.answer_verdict == AnswerVerdict.disagree:
             said += f" {answer_text(r.corrected_answer, detail.options)}"
         note = f' <span class="cx-muted">· “{esc(r.comment)}”</span>' if r.comment else ""
         lines.append(f"<p><span class='cx-lbl'>{esc(r.reviewer)}</span> {esc(said)}{note}</p>")
