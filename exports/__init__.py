@@ -9,8 +9,8 @@ same into a temporary folder and returns a zip (the app's download). The row bui
 from exports.build import ExportResult, Progress, build_export, load_since
 from exports.consolidate import Agreement, Policy, ReviewedChain, consolidate
 from exports.ids import SPLITS, SplitSpec
+from exports.kinds import DEFAULT_IMAGES, ExportKind, ImageMode
 from exports.output import EmptySelection, OutputExists
-from exports.plan import DEFAULT_IMAGES, ExportKind, ImageMode
 from exports.rows import AddedStep, VerifiedChain, completion_text, pair_row, prm_rows, sft_row
 from exports.source import ExportFilter, Watermark
 from exports.zipped import ZippedExport, build_export_zip

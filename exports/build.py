@@ -24,11 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from exports.card import render_card
 from exports.consolidate import Policy
+from exports.formats import DEFAULT_FORMAT
+from exports.kinds import DEFAULT_IMAGES, ExportKind, ImageMode
 from exports.manifest import build_manifest
 from exports.output import MANIFEST, MANIFEST_MARKER, EmptySelection, atomic_output_dir
 from exports.passes import export_records, export_rows
 from exports.placement import ImagePlacer, Layout
-from exports.plan import DEFAULT_IMAGES, ExportKind, ImageMode, Plan, make_plan
+from exports.plan import Plan, make_plan
 from exports.source import ExportFilter, Watermark, resolve
 from exports.writers import Files
 from review_db.engine import read_session
@@ -89,7 +91,7 @@ def build_export(
     out_dir: Path,
     key: bytes,
     image_root: Path | None = None,
-    fmt: str = "jsonl",
+    fmt: str = DEFAULT_FORMAT,
     filters: ExportFilter | None = None,
     split_seed: int = 0,
     validation_share: float = 0.1,
@@ -124,7 +126,7 @@ def build_export(
         files = Files(tmp)
         placer = ImagePlacer(
             files, root=image_root, key=key, mode=plan.images.value, max_side=png_max_side,
-            layout=Layout(plan.kind.value, plan.fmt, plan.images.value),
+            layout=Layout(plan.kind, plan.format, plan.images.value),
         )  # fmt: skip
         with read_session(session_factory) as session:
             if session.get_bind().dialect.name == "postgresql":  # one snapshot for every query

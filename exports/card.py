@@ -7,11 +7,13 @@ The YAML header lists one config per records table, or the splits of a row kind,
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
 
 from exports.ids import SPLIT_PURPOSE
+from exports.kinds import KINDS, ExportKind
 
 LICENCE_NOTE = (
     "Derived from de-identified chest radiographs and expert reviews held in a ChestX Review "
@@ -28,25 +30,13 @@ SPLIT_METHOD = (
     "group, and a group goes to the most held-out split any of its patients would get alone: no "
     "patient and no image is in two splits, and a patient once in test stays in test."
 )
-KIND_TEXT = {
-    "sft": "TRL vision conversational rows (`images`, `messages`): the verified chain inside "
-    "`<think>` and the verified answer inside `<answer>`; for `SFTTrainer`.",
-    "prm": "TRL stepwise-supervision rows (`prompt`, `completions`, `labels`): the model's original "
-    "steps labelled true where the reviewers accepted them, plus the verified chain as an all-true "
-    "row (`source` = `verified`); for `trl.experimental.prm.PRMTrainer`.",
-    "pairs": "TRL conversational preference rows (`prompt`, `chosen` = the verified chain, "
-    "`rejected` = the model's original); for `DPOTrainer`.",
-    "records": "Every selected case, study, chain, step, verdict and review, with reviewer "
-    "pseudonyms and timestamps: enough to rebuild the other kinds. The effective verdict of a "
-    "reviewer on a step is the one with the highest `id` for that (`step_id`, `reviewer`).",
-}
 
 
 def yaml_header(manifest: dict[str, Any]) -> dict[str, Any]:
     # Why a description with the export's id: with configs in README.md, `datasets` keys its cache
     # by the configs alone, so a re-export (or a copy elsewhere) would load the first one's cache.
     description = f"ChestX Review {manifest['kind']} export {manifest['export_id']}"
-    if manifest["kind"] == "records":
+    if KINDS[ExportKind(manifest["kind"])].tables:
         configs = [
             {
                 "config_name": table,
@@ -88,7 +78,7 @@ def render_card(manifest: dict[str, Any]) -> str:
     parts = [
         "---\n" + yaml.safe_dump(yaml_header(m), sort_keys=False) + "---",
         f"# ChestX Review export: {m['kind']}",
-        KIND_TEXT[m["kind"]],
+        KINDS[ExportKind(m["kind"])].card,
         f"Snapshot `{m['snapshot_hash']}`, made {m['created_at']}"
         + (f", incremental since `{m['since']['snapshot_hash']}`." if m.get("since") else "."),
         "## Counts\n\n" + _table(sorted(m["counts"]["rows"].items()), ("part", "rows")),
@@ -147,6 +137,4 @@ def render_card(manifest: dict[str, Any]) -> str:
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, indent=2, sort_keys=True, default=str)

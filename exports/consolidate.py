@@ -36,6 +36,14 @@ class Policy(enum.StrEnum):
     adjudicator = "adjudicator"
 
 
+# What people read for each policy (the export page); the values are what --policy takes.
+POLICY_LABELS = {
+    Policy.unanimous: "All reviewers must agree",
+    Policy.majority: "Majority of reviewers",
+    Policy.adjudicator: "The adjudicator decides (else all must agree)",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Vote:
     """One reviewer's effective (latest) verdict on one model step."""

@@ -19,11 +19,13 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from exports.formats import FORMATS
 from review_db.errors import ValidationError
 
 MANIFEST = "manifest.json"
 MANIFEST_MARKER = "chestx_export"  # key every manifest carries
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_STORED = {".png"} | {f.suffix for f in FORMATS.values() if f.compressed}
 
 
 class EmptySelection(ValidationError):
@@ -101,9 +103,9 @@ def zip_folder(folder: Path, zip_path: Path) -> Path:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
             for path in sorted(p for p in folder.rglob("*") if p.is_file()):
                 info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), date_time=_ZIP_TIME)
-                # PNG and Parquet are compressed already: store them.
-                compressed = path.suffix not in {".png", ".parquet"}
-                info.compress_type = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
+                # PNG and the compressed formats (Parquet) are compressed already: store them.
+                stored = path.suffix in _STORED
+                info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 with open(path, "rb") as src, archive.open(info, "w") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)

@@ -14,17 +14,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from exports import rows as row_builders
 from exports.consolidate import Agreement, consolidate
+from exports.formats import Sink
 from exports.groups import SplitGroups, load_split_groups
 from exports.ids import SPLITS
+from exports.kinds import KINDS
 from exports.loading import Candidate, iter_reviewed_chains
 from exports.placement import ImagePlacer
-from exports.plan import ExportKind, Plan
+from exports.plan import Plan
 from exports.records import RecordsContext, write_records
 from exports.schemas import arrow_schema
 from exports.source import Resolved, count_selected, selected_chain_ids
-from exports.writers import Files, JsonlSink, ParquetSink, open_sink
+from exports.writers import Files
+from reasoner.prompts import Task, build_prompt
 from review_db.models import Chain, ModelVersion
 
 
@@ -48,8 +50,6 @@ class Part:
 
 
 def _prompt_of(task_type: str, question: str, options: tuple[str, ...]) -> str:
-    from reasoner.prompts import Task, build_prompt
-
     return build_prompt(Task(task_type, question, options))
 
 
@@ -59,8 +59,11 @@ def export_rows(
     """Consolidate, split and write the selected chains as ``plan.kind`` rows, page by page."""
     progress.start(count_selected(session, resolved), "chains")
     layout = placer.layout
-    schema = arrow_schema(plan.kind.value, placer.mode) if plan.fmt == "parquet" else None
-    sinks: dict[str, JsonlSink | ParquetSink] = {}
+
+    def schema() -> Any:  # asked for only by formats with typed columns (it imports datasets)
+        return arrow_schema(plan.kind.value, placer.mode)
+
+    sinks: dict[str, Sink] = {}
     agreement, skipped = Agreement(), Counter()
     splits = load_split_groups(session, plan.splits)
     models, tasks, reviewers = Counter(), Counter(), Counter()
@@ -80,7 +83,8 @@ def export_rows(
             reviewers.update(r.reviewer for r in cand.chain.reviews)
         for split, rows in by_split.items():
             if split not in sinks:
-                sinks[split] = open_sink(files, layout.rows_path(split), plan.fmt, schema, **layout.sink_kw())
+                path = layout.rows_path(split)
+                sinks[split] = plan.format.open(files, path, schema=schema, rename=layout.rename())
             sinks[split].write([placer.embed(row) for row in rows] if layout.embed else rows)
         placer.end_page()
         progress.update(len(page))
@@ -115,21 +119,15 @@ def _rows_of(
         return "reviewers disagree (--only-agreed)"
     chain = outcome.chain
     split = splits.assign(cand.group)
-    with_images = placer.mode != "none" and plan.kind is not ExportKind.prm
+    spec = KINDS[plan.kind]
+    with_images = placer.mode != "none" and spec.images_in_rows
     if with_images:
         refs = placer.place(cand.studies, split) if cand.studies else None
         if refs is None:
             return "image file missing" if cand.studies else "no image"
         chain = replace(chain, images=refs)
-    if plan.kind is ExportKind.sft:
-        if not chain.verified_steps:
-            return "no verified step"
-        return split, [row_builders.sft_row(chain, with_images=with_images, system_prompt=plan.system_prompt)]
-    if plan.kind is ExportKind.prm:
-        rows = row_builders.prm_rows(chain)
-        return (split, rows) if rows else "no steps"
-    pair = row_builders.pair_row(chain, with_images=with_images, system_prompt=plan.system_prompt)
-    return (split, [pair]) if pair is not None else "review changed nothing (no preference)"
+    rows = spec.rows(chain, with_images=with_images, system_prompt=plan.system_prompt)
+    return rows if isinstance(rows, str) else (split, rows)
 
 
 def export_records(
@@ -143,7 +141,7 @@ def export_records(
         include_reports=plan.include_reports, split_counts=split_counts,
     )  # fmt: skip
     progress.start(None, "steps")
-    rows = write_records(session, resolved, files, fmt=plan.fmt, ctx=ctx, progress=progress.update)
+    rows = write_records(session, resolved, files, layout=placer.layout, ctx=ctx, progress=progress.update)
     chosen = selected_chain_ids(resolved).subquery()
     by_model = session.execute(
         select(func.coalesce(ModelVersion.name, "(none)"), Chain.source, func.count())
@@ -158,7 +156,7 @@ def export_records(
         chain_sources[source.value] += n
     return Part(
         rows=rows,
-        tables={t: f"records/{t}.{plan.fmt}" for t in rows},
+        tables={t: placer.layout.table_path(t) for t in rows},
         split_cases=dict(split_counts),
         sources={"model_versions": dict(models), "chain_sources": dict(chain_sources)},
         reviewers={"count": rows.get("reviewers", 0)},

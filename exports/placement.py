@@ -1,7 +1,7 @@
 """Where rows and images go inside an export folder, and writing each image once.
 
-Contract: :class:`Layout` maps a kind, format and image mode to relative paths (see
-:mod:`exports.writers` for the layouts); :class:`ImagePlacer` turns a study into an
+Contract: :class:`Layout` maps a kind, format and image mode to relative paths (the layouts are
+in its docstring); :class:`ImagePlacer` turns a study into an
 exported image (PNG or DICOM, via :mod:`exports.images`) and returns the reference a row
 holds: a path relative to the rows file, or, for Parquet with PNG, the file name whose bytes
 :meth:`ImagePlacer.embed` puts into the row. Each image is rendered and written once per folder
@@ -15,30 +15,49 @@ from pathlib import Path
 from typing import Any
 
 from exports import ids
+from exports.formats import ExportFormat, RowImages
 from exports.images import export_dicom, export_png
+from exports.kinds import KINDS, ExportKind
 from exports.loading import StudyRef
 from exports.writers import Files
 from imaging import load_payload
 
 
 class Layout:
-    """Relative paths of an export's rows and images."""
+    """Relative paths of an export's rows and images, for one kind, format and image mode.
 
-    def __init__(self, kind: str, fmt: str, mode: str) -> None:
-        rows_with_images = kind in ("sft", "pairs") and mode != "none"
-        self.kind, self.fmt, self.mode = kind, fmt, mode
-        self.imagefolder = rows_with_images and fmt == "jsonl" and mode == "png"
-        self.embed = rows_with_images and fmt == "parquet" and mode == "png"
+    Rows that carry PNG images are laid out as the format asks (:class:`RowImages`):
+
+    - ``imagefolder``: one ImageFolder per split, ``<split>/metadata<suffix>`` whose
+      ``file_names`` column lists ``images/<name>.png`` beside it (``datasets`` loads it as an
+      ``images`` column of PIL images);
+    - ``embedded``: ``data/<split><suffix>`` with the PNG bytes inside (the ``datasets`` Image
+      feature);
+    - ``paths``, and DICOM images for every format: ``images/<name>`` and ``images`` columns of
+      paths relative to the export folder.
+
+    Text-only rows: ``data/<split><suffix>``; records: ``records/<table><suffix>``.
+    """
+
+    def __init__(self, kind: ExportKind, fmt: ExportFormat, mode: str) -> None:
+        png_rows = KINDS[kind].images_in_rows and mode == "png"
+        self.kind, self.format, self.mode = kind, fmt, mode
+        self.imagefolder = png_rows and fmt.png_rows is RowImages.imagefolder
+        self.embed = png_rows and fmt.png_rows is RowImages.embedded
 
     def rows_path(self, split: str) -> str:
-        return f"{split}/metadata.jsonl" if self.imagefolder else f"data/{split}.{self.fmt}"
+        suffix = self.format.suffix
+        return f"{split}/metadata{suffix}" if self.imagefolder else f"data/{split}{suffix}"
+
+    def table_path(self, table: str) -> str:
+        return f"records/{table}{self.format.suffix}"
 
     def image_path(self, split: str, name: str) -> str:
         return f"{split}/images/{name}" if self.imagefolder else f"images/{name}"
 
-    def sink_kw(self) -> dict[str, Any]:
+    def rename(self) -> dict[str, str]:
         # ImageFolder reads a "file_names" column and hands it back as "images".
-        return {"rename": {"images": "file_names"}} if self.imagefolder else {}
+        return {"images": "file_names"} if self.imagefolder else {}
 
 
 class ImagePlacer:

@@ -1,9 +1,10 @@
-"""The options of one export, checked once: :class:`Plan`, and the kinds and image modes.
+"""The options of one export, checked once: :class:`Plan`.
 
 Contract: :func:`make_plan` validates everything a caller passes to
 :func:`~exports.build_export` before anything is read or written, and raises
 :class:`~review_db.errors.ValidationError` with a message for a person. The passes, the manifest
-and the card read the plan and nothing else.
+and the card read the plan and nothing else. Kinds and image modes are in :mod:`exports.kinds`,
+formats in :mod:`exports.formats`.
 """
 
 from __future__ import annotations
@@ -13,38 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from exports import formats
 from exports.consolidate import Policy
+from exports.formats import ExportFormat
 from exports.ids import SplitSpec
+from exports.kinds import DEFAULT_IMAGES, KINDS, ExportKind, ImageMode
 from exports.source import ExportFilter
 from review_db.errors import ValidationError
-
-
-class ExportKind(enum.StrEnum):
-    sft = "sft"
-    prm = "prm"
-    pairs = "pairs"
-    records = "records"
-
-
-class ImageMode(enum.StrEnum):
-    png = "png"
-    dicom = "dicom"
-    none = "none"
-
-
-DEFAULT_IMAGES = {
-    ExportKind.sft: ImageMode.png,
-    ExportKind.pairs: ImageMode.png,
-    ExportKind.prm: ImageMode.none,
-    ExportKind.records: ImageMode.png,
-}
-FORMATS = ("jsonl", "parquet")
 
 
 @dataclass(frozen=True)
 class Plan:
     kind: ExportKind
-    fmt: str
+    format: ExportFormat
     images: ImageMode
     policy: Policy
     splits: SplitSpec
@@ -59,8 +41,13 @@ class Plan:
     batch_size: int
 
     @property
+    def fmt(self) -> str:
+        return self.format.name
+
+    @property
     def records(self) -> bool:
-        return self.kind is ExportKind.records
+        """The kind writes tables (records), not rows."""
+        return KINDS[self.kind].tables
 
 
 def _choice(enum_cls: type[enum.StrEnum], value: object, what: str) -> Any:
@@ -97,10 +84,10 @@ def make_plan(
         splits = SplitSpec(seed=split_seed, validation=validation_share, test=test_share)
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
-    if fmt not in FORMATS:
-        raise ValidationError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-    if kind is ExportKind.prm and mode is not ImageMode.none:
-        raise ValidationError("prm rows are text-only (stepwise supervision); use --images none")
+    output = formats.get(fmt)
+    spec = KINDS[kind]
+    if not spec.images_in_rows and not spec.tables and mode is not ImageMode.none:
+        raise ValidationError(f"{kind} rows are text-only ({spec.summary}); use --images none")
     if mode is not ImageMode.none and image_root is None:
         raise ValidationError("exporting images needs the image folder (image_root)")
     if not key:
@@ -108,7 +95,7 @@ def make_plan(
     if batch_size < 1 or png_max_side < 16:
         raise ValidationError("batch_size must be >= 1 and png_max_side >= 16")
     return Plan(
-        kind=kind, fmt=fmt, images=mode, policy=_choice(Policy, policy, "policy"), splits=splits,
+        kind=kind, format=output, images=mode, policy=_choice(Policy, policy, "policy"), splits=splits,
         filters=filters or ExportFilter(), key=key, image_root=image_root, since=since,
         include_reports=include_reports, system_prompt=system_prompt, png_max_side=png_max_side,
         command=command, batch_size=batch_size,

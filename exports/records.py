@@ -1,6 +1,6 @@
 """The records export: every selected study, case, chain, step, verdict and review, as tables.
 
-Contract: :func:`write_records` writes ``records/<table>.<ext>`` for each of :data:`TABLES` and
+Contract: :func:`write_records` writes ``records/<table><suffix>`` for each of :data:`TABLES` and
 returns the row counts. Reviewers appear only as export pseudonyms (a keyed HMAC of the user id,
 see :mod:`exports.ids`), never as usernames; patients and studies only as export
 pseudonyms. The tables hold everything needed to rebuild the other kinds: the prompt (question,
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from exports import ids
 from exports.groups import SplitGroups
+from exports.placement import Layout
 from exports.source import Resolved, count_selected, selection_conditions
 from exports.tables import (
     BOOL,
@@ -63,17 +64,17 @@ def write_records(
     resolved: Resolved,
     files: Files,
     *,
-    fmt: str,
+    layout: Layout,
     ctx: RecordsContext,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Write every records table; returns rows per table. ``progress(n)`` ticks on steps written."""
     d = Dialect(session.get_bind().dialect.name)
-    tables = build_tables(session, resolved, d, ctx)
-    return {
-        t.name: write_table(session, t, files, fmt, d, progress if t.name == "steps" else None)
-        for t in tables
-    }
+    rows = {}
+    for t in build_tables(session, resolved, d, ctx):
+        sink = layout.format.open(files, layout.table_path(t.name), schema=lambda t=t: t.schema)
+        rows[t.name] = write_table(session, t, sink, d, progress if t.name == "steps" else None)
+    return rows
 
 
 def build_tables(session: Session, resolved: Resolved, d: Dialect, ctx: RecordsContext) -> list[Table]:

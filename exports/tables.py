@@ -1,16 +1,17 @@
-"""Streaming a table out of the database into JSON lines or Parquet, serialised by the database.
+"""Streaming a table out of the database into an export file, serialised by the database.
 
 Contract: a :class:`Table` names its exported columns as SQL expressions (pseudonyms, times and
 booleans already in their exported form) plus, optionally, a few columns computed in Python from
 ``keys`` (keyed pseudonyms, splits, image paths, which SQL cannot compute). :func:`write_table`
 streams it page by page from a DB-API cursor (a named, server-side cursor on PostgreSQL) into a
-sink and returns the row count. Nothing is held beyond one page.
+format's sink (:mod:`exports.formats`) and returns the row count. Nothing is held beyond one page.
 
 Why the database serialises: steps and verdicts run to millions of rows, and a Python dict (or
 a Python value per cell, for Arrow) costs several times the scan. The SELECT builds each line
 (``json_object`` on SQLite, ``json_build_object`` on PostgreSQL), Python only joins the lines (and
-appends the computed members to each object), and for Parquet pyarrow's C++ JSON reader turns a
-page of lines into Arrow columns of the table's exact schema.
+appends the computed members to each object), and the sink takes the lines as they are (JSON
+lines) or converts them (Parquet: pyarrow's C++ JSON reader turns a page of lines into Arrow
+columns of the table's exact schema).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.json as pj
 from sqlalchemy import String, Text, case, cast, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
-from exports.writers import Files, dumps_line, open_sink
+from exports.formats import Sink
+from exports.writers import dumps_line
 
 PAGE = 5000
 I64, F64, STR, BOOL = pa.int64(), pa.float64(), pa.string(), pa.bool_()
@@ -147,39 +148,25 @@ def _members(names: Sequence[str], values: Sequence[Any]) -> str:
     return dumps_line(dict(zip(names, values, strict=True)))[1:-2].decode()
 
 
-def _parquet_writer(sink: Any, schema: pa.Schema) -> Callable[[bytes, int], None]:
-    """JSON lines -> Arrow (pyarrow's C++ JSON reader, which releases the GIL) -> the sink."""
-    parse = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
-
-    def write(data: bytes, n: int) -> None:
-        read = pj.ReadOptions(use_threads=False, block_size=max(len(data) + 1, 1 << 20))
-        table = pj.read_json(pa.BufferReader(data), read_options=read, parse_options=parse)
-        sink.write_table(table.select(schema.names))
-
-    return write
-
-
 def write_table(
     session: Session,
     table: Table,
-    files: Files,
-    fmt: str,
+    sink: Sink,
     d: Dialect,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Stream ``table`` into ``records/<name>.<fmt>``; returns the number of rows.
+    """Stream ``table`` into ``sink`` (opened with ``table.schema``); returns the number of rows.
 
-    Every page is fetched as JSON lines; a second thread writes them (JSON lines) or parses and
-    writes them (Parquet) while the next page is fetched: hashing, compression and Arrow's JSON
-    reader release the GIL, so on two cores the fetch and the write overlap.
+    Every page is fetched as JSON lines; a second thread hands them to the sink (which writes
+    them as they are, or parses and writes them) while the next page is fetched: hashing,
+    compression and Arrow's JSON reader release the GIL, so on two cores the fetch and the write
+    overlap.
     """
-    sink = open_sink(files, f"records/{table.name}.{fmt}", fmt, table.schema)
-    write = sink.write_encoded if fmt == "jsonl" else _parquet_writer(sink, table.schema)
     names = [name for name, _ in table.computed]
     pending: deque[Future] = deque()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"export-{table.name}") as worker:
         for page in raw_pages(session, table._select(d.json_line(table.columns))):
-            pending.append(worker.submit(write, _lines(page, table, names), len(page)))
+            pending.append(worker.submit(sink.write_lines, _lines(page, table, names), len(page)))
             while len(pending) > 2:  # at most two pages in flight: memory stays bounded
                 pending.popleft().result()
             if progress:

@@ -1,11 +1,11 @@
 """An export as one zip file: what the app's researcher page offers for download.
 
 Contract: :func:`build_export_zip` builds an export into a fresh temporary folder with
-:func:`~exports.build_export`, zips it (deterministic entries; PNG and Parquet stored,
-the rest deflated) into ``zip_dir``, removes the folder and returns the zip's path with the
-export's result. The caller checks the role (researcher or admin) before calling, and deletes
-the zip when it has been served. Errors are those of :func:`build_export` (an empty selection
-raises :class:`~exports.EmptySelection` and leaves no zip).
+:func:`~exports.build_export`, zips it (deterministic entries; PNG and the compressed formats
+such as Parquet stored, the rest deflated) into ``zip_dir``, removes the folder and returns the
+zip's path with the export's result. The caller checks the role (researcher or admin) before
+calling, and deletes the zip when it has been served. Errors are those of :func:`build_export`
+(an empty selection raises :class:`~exports.EmptySelection` and leaves no zip).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
-"""The export page's form as plain values: parsing, the options for the export layer, the result.
+"""The export page's form as plain values: parsing, the export request it makes, the result.
 
 Contract: :class:`ExportForm` holds what the researcher chose (strings and numbers as the form
 sends them); :meth:`ExportForm.parse` validates them (a bad date is a
-:class:`~review_db.errors.ValidationError` with a readable message) and :meth:`ExportForm.options`
-gives the keyword arguments of :func:`exports.build_export_zip` that depend on the form.
+:class:`~review_db.errors.ValidationError` with a readable message) and :meth:`ExportForm.request`
+turns them into the :class:`~services.exporting.ExportRequest` the command line builds too (its
+``command`` is the card's equivalent command line). The choices and their labels come from the
+export registries (kinds, formats, image modes, policies) and the task types.
 :class:`GradioProgress` forwards the export's progress to a ``gr.Progress``-like callable.
 :func:`result_html` describes a finished export and its download link. No Gradio import, no I/O.
 """
@@ -17,29 +19,33 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from chestx.web.html import TASK_LABELS, esc
-from exports import ExportFilter, ExportKind, ExportResult, ImageMode, Policy, Progress
-from exports.plan import FORMATS as EXPORT_FORMATS
+from exports import ExportKind, ExportResult, ImageMode, Policy, Progress, formats
+from exports.consolidate import POLICY_LABELS
+from exports.kinds import KINDS as KIND_SPECS
+from exports.kinds import usual_images
 from review_db.errors import ValidationError
 from review_db.types import TaskType
+from services.exporting import ExportRequest
 
-# What people read for each value of the export vocabularies (the values stay what the CLI takes).
-KIND_LABELS = {
-    ExportKind.sft: "SFT: verified chains for fine-tuning",
-    ExportKind.prm: "PRM: step labels for a process reward model",
-    ExportKind.pairs: "Preference pairs: verified vs. original chain",
-    ExportKind.records: "Records: every case, step, verdict and review",
-}
-FORMAT_LABELS = {"jsonl": "JSON Lines", "parquet": "Parquet"}
-POLICY_LABELS = {
-    Policy.adjudicator: "The adjudicator decides (else all must agree)",
-    Policy.majority: "Majority of reviewers",
-    Policy.unanimous: "All reviewers must agree",
-}
-KINDS = tuple((KIND_LABELS[k], k.value) for k in ExportKind)
-FORMATS = tuple((FORMAT_LABELS[f], f) for f in EXPORT_FORMATS)
+PAGE = "ChestX Review export page"  # the card's note on where the export was made
+DEFAULT_IMAGES = "default"  # the form's value for "the kind's default image mode"
+
+# (label, value) choices of the form; the values are what the command line takes.
+KINDS = tuple((spec.label, kind.value) for kind, spec in KIND_SPECS.items())
+FORMATS = tuple((f.label, f.name) for f in formats.FORMATS.values())
+IMAGE_LABELS = {m: m.value.upper() if m is not ImageMode.none else "None" for m in ImageMode}
+
+
+def _default_images() -> str:
+    """``PNG; none for PRM``: the kinds' default image modes, in the page's words."""
+    usual, others = usual_images()
+    exceptions = (f"{IMAGE_LABELS[m].lower()} for {KIND_SPECS[k].title}" for k, m in others.items())
+    return "; ".join([IMAGE_LABELS[usual], *exceptions])
+
+
 IMAGE_CHOICES = (
-    ("Default (PNG; none for PRM)", "default"),
-    *((m.value.upper() if m is not ImageMode.none else "None", m.value) for m in ImageMode),
+    (f"Default ({_default_images()})", DEFAULT_IMAGES),
+    *((IMAGE_LABELS[m], m.value) for m in ImageMode),
 )
 POLICIES = tuple((POLICY_LABELS[p], p.value) for p in Policy)
 TASK_TYPES = tuple((TASK_LABELS.get(t.value, t.value), t.value) for t in TaskType)
@@ -75,10 +81,10 @@ def _size(n: int) -> str:
 class ExportForm:
     """The form's values, as sent by the page (see :meth:`parse`)."""
 
-    kind: str = "sft"
-    fmt: str = "jsonl"
-    images: str = "default"
-    policy: str = "adjudicator"
+    kind: str = ExportKind.sft.value
+    fmt: str = ExportRequest.fmt
+    images: str = DEFAULT_IMAGES
+    policy: str = ExportRequest.policy
     date_from: str = ""  # YYYY-MM-DD, latest review on or after this day (UTC)
     date_to: str = ""  # YYYY-MM-DD, latest review on or before this day (UTC), inclusive
     task_types: tuple[str, ...] = ()
@@ -104,13 +110,17 @@ class ExportForm:
             data[name] = bool(data.get(name))
         return cls(**data)
 
-    def filters(self) -> ExportFilter:
+    def request(self) -> ExportRequest:
+        """The export request; the form's "to" day is inclusive, the request's bound exclusive."""
         start, end = _day(self.date_from, "Reviewed from"), _day(self.date_to, "Reviewed to")
         if start and end and end < start:
             raise ValidationError("Reviewed to is before Reviewed from")
-        return ExportFilter(
+        return ExportRequest(
+            kind=self.kind,
+            fmt=self.fmt,
+            images=None if self.images == DEFAULT_IMAGES else self.images,
+            policy=self.policy,
             reviewed_from=dt.datetime.combine(start, dt.time(), dt.UTC) if start else None,
-            # the form's "to" day is inclusive; the export layer's bound is exclusive
             reviewed_to=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC) if end else None,
             task_types=self.task_types,
             model_versions=self.model_versions,
@@ -118,33 +128,13 @@ class ExportForm:
             min_reviews=self.min_reviews,
             only_agreed=self.only_agreed,
             include_demo=self.include_demo,
+            seed=self.seed,
         )
 
-    def command(self) -> str:
-        """What made the export, for its dataset card (usernames left out, as the CLI does)."""
-        parts = ["chestx", "export", self.kind, "--format", self.fmt, "--policy", self.policy]
-        if self.images != "default":
-            parts += ["--images", self.images]
-        parts += [f"--from {self.date_from}"] if self.date_from else []
-        parts += [f"--to {self.date_to} (inclusive)"] if self.date_to else []
-        parts += [f"--task-type {t}" for t in self.task_types]
-        parts += [f"--model-version {m}" for m in self.model_versions]
-        parts += [f"--reviewer <{len(self.reviewers)} named>"] if self.reviewers else []
-        parts += [f"--min-reviews {self.min_reviews}"] if self.min_reviews is not None else []
-        parts += ["--only-agreed"] * self.only_agreed + ["--include-demo"] * self.include_demo
-        return " ".join([*parts, "--seed", str(self.seed), "(ChestX Review export page)"])
-
     def options(self) -> dict[str, Any]:
-        """Keyword arguments of ``build_export_zip`` chosen by the form."""
-        return {
-            "kind": self.kind,
-            "fmt": self.fmt,
-            "images": None if self.images == "default" else self.images,
-            "policy": self.policy,
-            "filters": self.filters(),
-            "split_seed": self.seed,
-            "command": self.command(),
-        }
+        """Keyword arguments of ``build_export_zip`` chosen by the form, the card's command too."""
+        request = self.request()
+        return {**request.export_options(), "command": request.command(note=PAGE)}
 
 
 class GradioProgress(Progress):
@@ -179,14 +169,15 @@ def _counts(values: Mapping[str, int]) -> str:
 
 def result_html(result: ExportResult, *, href: str, filename: str, size: int, minutes: int) -> str:
     """The finished export: counts, what was left out, and the one-time download link."""
+    spec = KIND_SPECS[ExportKind(result.kind)]
     skipped = ""
     if result.skipped:
         skipped = f"<li>Left out: {esc(_counts(result.skipped))}</li>"
     return (
         '<div class="cx-notice cx-ok" role="status" id="cx-export-result">'
-        f"<b>Export ready</b>: {esc(KIND_LABELS[ExportKind(result.kind)].split(':')[0])}, "
-        f"{esc(FORMAT_LABELS.get(result.format, result.format))}, {result.total_rows:,} rows"
-        f"<ul><li>{'Tables' if result.kind == 'records' else 'Splits'}: {esc(_counts(result.rows))}</li>"
+        f"<b>Export ready</b>: {esc(spec.title)}, {esc(formats.get(result.format).label)}, "
+        f"{result.total_rows:,} rows"
+        f"<ul><li>{'Tables' if spec.tables else 'Splits'}: {esc(_counts(result.rows))}</li>"
         f"{skipped}<li>Snapshot <code>{esc(result.snapshot_hash[:16])}</code></li></ul>"
         f'<a class="cx-download" id="cx-export-download" href="{esc(href)}" download="{esc(filename)}">'
         f"Download {esc(filename)} ({_size(size)})</a>"

@@ -2,12 +2,12 @@
 
 Contract: :func:`build_export_page` returns the page; researchers and admins only (the path is
 guarded by the middleware, and each handler checks the role again). "Build export" runs
-:func:`exports.build_export_zip` in Gradio's worker threads (never on the event loop;
-one build at a time per app) with its progress on a ``gr.Progress``, into a fresh folder under
-``<home>/cache/exports``, then offers the zip through ``/download/<token>``
-(:mod:`chestx.web.downloads`): to the requesting user only, once, for :data:`ZIP_TTL_S`; the zip
-is deleted after the download or at expiry. An empty selection shows the export layer's message
-and offers nothing.
+:func:`services.exporting.export_to_zip` (the use case the CLI shares) in Gradio's worker
+threads (never on the event loop; one build at a time per app) with its progress on a
+``gr.Progress``, into a fresh folder under ``<home>/cache/exports``, then offers the zip through
+``/download/<token>`` (:mod:`chestx.web.downloads`): to the requesting user only, once, for
+:data:`ZIP_TTL_S`; the zip is deleted after the download or at expiry. An empty selection shows
+the export layer's message and offers nothing.
 
 Its one public API endpoint, ``list_exports``, lists the finished exports under
 ``CHESTX_HOME/exports`` (made with ``chestx export``): scripts call it with ``gradio_client``
@@ -32,6 +32,7 @@ from chestx.web.export.form import (
     FORMATS,
     IMAGE_CHOICES,
     KINDS,
+    PAGE,
     POLICIES,
     TASK_TYPES,
     ExportForm,
@@ -39,11 +40,10 @@ from chestx.web.export.form import (
     result_html,
 )
 from chestx.web.html import notice, table
-from exports import build_export_zip
 from review_db import store
 from review_db.errors import ChestXError
 from review_db.types import Role
-from services import screens
+from services import exporting, screens
 
 RESEARCHERS = (Role.researcher, Role.admin)
 ZIP_TTL_S = 30 * 60.0
@@ -84,13 +84,15 @@ def build_zip(ctx: AppContext, user: UserInfo, form: ExportForm, progress: Any) 
     folder = Path(tempfile.mkdtemp(prefix="build-", dir=root))
     try:
         progress(0, desc="Reading the selection")
-        zipped = build_export_zip(
-            zip_dir=folder,
+        request = form.request()
+        zipped = exporting.export_to_zip(
+            request,
             session_factory=ctx.factory,
             key=ctx.settings.key_bytes(),
             image_root=ctx.settings.image_dir,
+            zip_dir=folder,
+            command=request.command(note=PAGE),
             progress=GradioProgress(progress),
-            **form.options(),
         )
     except ChestXError as exc:
         shutil.rmtree(folder, ignore_errors=True)
@@ -121,11 +123,13 @@ def _form() -> dict[str, gr.components.Component]:
     """The form's components by :class:`ExportForm` field name, created in page order."""
     f: dict[str, gr.components.Component] = {}
     with gr.Row():
-        f["kind"] = gr.Radio(list(KINDS), value="sft", label="Kind", elem_id="cx-export-kind")
-        f["fmt"] = gr.Radio(list(FORMATS), value="jsonl", label="Format", elem_id="cx-export-format")
-        f["images"] = gr.Radio(IMAGE_CHOICES, value="default", label="Images", elem_id="cx-export-images")
+        f["kind"] = gr.Radio(list(KINDS), value=ExportForm.kind, label="Kind", elem_id="cx-export-kind")
+        f["fmt"] = gr.Radio(list(FORMATS), value=ExportForm.fmt, label="Format", elem_id="cx-export-format")
+        f["images"] = gr.Radio(
+            list(IMAGE_CHOICES), value=ExportForm.images, label="Images", elem_id="cx-export-images"
+        )
         f["policy"] = gr.Radio(
-            list(POLICIES), value="adjudicator", label="Several reviewers", elem_id="cx-export-policy"
+            list(POLICIES), value=ExportForm.policy, label="Several reviewers", elem_id="cx-export-policy"
         )
     with gr.Row():
         f["date_from"] = gr.Textbox(label="Reviewed from (YYYY-MM-DD, UTC)", elem_id="cx-export-from")
