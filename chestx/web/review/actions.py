@@ -1,8 +1,9 @@
 """The review page's actions apart from the chain: worklist, open, next, renew, release, submit, amend.
 
 Contract: plain functions of (context, user, state, inputs) that run one unit of work each and
-return plain results (:class:`CaseScreen`, :class:`WorklistScreen`); no Gradio here, so tests
-drive them against a real database without a browser. Expected failures come back as notices.
+return plain results (:class:`CaseScreen`, :class:`WorklistScreen`) rendered by the templates of
+:mod:`chestx.web.review.case_html`; no Gradio here, so tests drive them against a real database
+without a browser. Expected failures come back as notices.
 """
 
 from __future__ import annotations
@@ -14,49 +15,25 @@ from chestx.web.auth import UserInfo, require
 from chestx.web.context import AppContext
 from chestx.web.html import (
     LETTERS,
-    TASK_LABELS,
     case_header,
-    chip,
     counts_block,
-    esc,
-    facts_block,
     notice,
-    paragraphs,
-    question_block,
     utc,
 )
-from chestx.web.review.answer_html import render_answer
-from chestx.web.review.chain_html import WAITING, render_chain
+from chestx.web.review.case_html import PAGE_SIZE, CaseScreen, case_table, pager, render_case
+from chestx.web.review.chain_html import WAITING
 from chestx.web.review.state import ReviewState
-from chestx.web.viewer import viewer_html
 from review_db import store
 from review_db.errors import CaseLocked, ChestXError, NotFound, PermissionDenied
 from review_db.models import User
 from review_db.store.worklist import WorklistFilter, WorklistOrder
 from review_db.types import AnswerVerdict, CaseStatus, Role, TaskType
 from services import screens
-from services.screens import CaseDetail, CaseRow
+from services.screens import CaseDetail
 
 NEXT_CASE_ATTEMPTS = 40
-PAGE_SIZE = 25
 NEEDS_CHAIN = "needs_chain"  # the status filter's value for open cases waiting for a chain
 MINE = "mine"  # the status filter's value for the cases this reviewer has reviewed
-
-
-@dataclass(frozen=True)
-class CaseScreen:
-    """Everything the case view shows after opening (or re-rendering) a case."""
-
-    state: ReviewState
-    header: str = ""
-    viewer: str = ""
-    facts: str = ""
-    question: str = ""
-    report: str = ""
-    chain: str = ""
-    answer: str = ""
-    notice: str = ""
-    opened: bool = True  # False: stay on (or go back to) the worklist
 
 
 @dataclass(frozen=True)
@@ -93,46 +70,6 @@ def parse_filter(
         raise PermissionDenied(f"unknown filter value: {exc}") from None
 
 
-def case_table(
-    rows: list[CaseRow], *, empty: str, show_holder: bool = False, waiting_chain: bool = False
-) -> str:
-    """Clickable case rows (``static/table.js`` turns a click or Enter into "open this case")."""
-    if not rows:
-        return f'<p class="cx-muted cx-empty">{esc(empty)}</p>'
-    head = ["Case", "Task", "Question", "Reviews", "Model"] + (["Being reviewed by"] if show_holder else [])
-    body = []
-    for r in rows:
-        cells = [
-            f"#{r.id}" + (" " + chip("Demo", "demo") if r.is_demo else ""),
-            esc(TASK_LABELS.get(r.task_type, r.task_type)),
-            f'<span class="cx-q">{esc(r.question)}</span>',
-            chip("Waiting for a chain", "muted") if waiting_chain else esc(r.reviews),
-            esc(r.model_version or "—"),
-        ]
-        if show_holder:
-            cells.append(f"{esc(r.holder)} <span class='cx-muted'>until {esc(utc(r.until))}</span>")
-        body.append(
-            f'<tr data-case="{r.id}" tabindex="0" role="button" aria-label="Open case {r.id}">'
-            + "".join(f"<td>{c}</td>" for c in cells)
-            + "</tr>"
-        )
-    header = "".join(f"<th>{esc(h)}</th>" for h in head)
-    return (
-        f'<table class="cx-table cx-cases"><thead><tr>{header}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
-
-
-def _pager(page: int, pages: int, shown: int, total: int) -> str:
-    if total <= shown and page == 0:
-        return ""
-    first = page * PAGE_SIZE + 1
-    return (
-        f'<p class="cx-muted cx-pageinfo">Cases {first}–{first + shown - 1} of {total} '
-        f"(page {page + 1} of {pages}).</p>"
-    )
-
-
 def worklist(ctx: AppContext, user: UserInfo | None, flt: WorklistFilter, page: int = 0) -> WorklistScreen:
     """One page of the cases waiting for ``user`` (or waiting for a chain), with the counts."""
     user = require(user, Role.reviewer)
@@ -156,7 +93,7 @@ def worklist(ctx: AppContext, user: UserInfo | None, flt: WorklistFilter, page: 
     else:
         empty = "No case is waiting for you with these filters."
     table = case_table(rows, empty=empty, waiting_chain=flt.needs_chain)
-    table += _pager(max(0, page), pages, len(rows), total)
+    table += pager(max(0, page), pages, len(rows), total)
     progress = case_table(others, empty="Nobody else is reviewing a case right now.", show_holder=True)
     return WorklistScreen(counts_block(counts), table, progress, models, max(0, page), pages)
 
@@ -251,59 +188,6 @@ def _waiting_text(ctx: AppContext, detail: CaseDetail) -> str:
     return (
         f"{WAITING} No model is configured for this app: an admin sets CHESTX_MODEL_PATH or "
         f"CHESTX_OPENAI_BASE_URL, or runs `chestx reason {detail.id} --backend hf|openai`{hint}."
-    )
-
-
-def render_case(
-    state: ReviewState,
-    detail: CaseDetail,
-    user: UserInfo,
-    message: str = "",
-    kind: str = "info",
-    *,
-    waiting: str = WAITING,
-) -> CaseScreen:
-    facts = facts_block(detail.study) + (
-        facts_block(detail.prior, title="Prior study") if detail.prior else ""
-    )
-    chosen = tuple((detail.my_corrected_answer or "").split(",")) if detail.my_corrected_answer else ()
-    return CaseScreen(
-        state=state,
-        header=case_header(detail, user_id=user.id, read_only_reason=state.read_only_reason),
-        viewer=viewer_html(detail.id if detail.study else None, detail.study, detail.prior),
-        facts=facts,
-        question=question_block(detail),
-        report=paragraphs(detail.report),
-        chain=render_chain(detail, read_only=state.read_only, user_id=user.id, waiting=waiting),
-        answer=answer_panel(
-            state, verdict=detail.my_answer_verdict, chosen=chosen, comment=detail.my_comment
-        ),
-        notice=notice(message, kind) if message else "",
-    )
-
-
-def answer_panel(
-    state: ReviewState,
-    *,
-    verdict: str | None = None,
-    chosen=(),  # noqa: ANN001
-    comment: str = "",
-    message: str = "",
-) -> str:
-    """The answer panel of the open case, pre-filled (after a refused submit, with what was chosen)."""
-    return render_answer(
-        case_id=state.case_id,
-        chain_id=state.chain_id,
-        user_id=state.user_id,
-        options=state.options,
-        model_answer=state.model_answer,
-        read_only=state.read_only,
-        unverifiable=state.unverifiable,
-        verdict=verdict,
-        chosen=tuple(chosen or ()),
-        comment=comment,
-        message=message,
-        multiple=state.task_type == TaskType.multiple_choice.value,
     )
 
 

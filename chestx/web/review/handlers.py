@@ -23,7 +23,8 @@ from chestx.web.context import AppContext
 from chestx.web.html import notice
 from chestx.web.review import actions as review_actions
 from chestx.web.review import chain_actions, generation
-from chestx.web.review.actions import CaseScreen, WorklistScreen
+from chestx.web.review.actions import WorklistScreen
+from chestx.web.review.case_html import CaseScreen, answer_panel
 from chestx.web.review.state import ReviewState
 from review_db import store
 
@@ -167,9 +168,7 @@ class ReviewHandlers:
             self.ctx, user, state, verdict, chosen, comment, set_for=_text(data, "verdict_set_for") or None
         )
         if not ok:  # the panel comes back with what the reviewer chose and why it was refused
-            panel = review_actions.answer_panel(
-                state, verdict=verdict, chosen=chosen, comment=comment, message=message
-            )
+            panel = answer_panel(state, verdict=verdict, chosen=chosen, comment=comment, message=message)
             return {ui.answer: panel, ui.notice: notice(message, "error")}
         self.ctx.open_cases.pop(request.session_hash or "", None)
         flt = review_actions.parse_filter(*filters)

@@ -1,4 +1,4 @@
-"""Per-browser-session state: small dataclasses kept in ``gr.State`` (ids and flags, no ORM).
+"""The review page's per-tab state: a small dataclass kept in ``gr.State`` (ids and flags, no ORM).
 
 Contract: the server owns these values (Gradio keeps ``gr.State`` on the server), so a handler
 may trust which case and chain the session has open; ids that arrive from the browser in event
@@ -8,7 +8,7 @@ data are always checked against them.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,3 @@ class ReviewState:
     @property
     def time_spent_s(self) -> float:
         return max(0.0, time.time() - self.opened_at) if self.opened_at else 0.0
-
-
-@dataclass(frozen=True)
-class TeachState:
-    """The educator's replay of one verified case."""
-
-    case_id: int | None = None
-    revealed: int = 0  # how many steps are shown
-    total: int = 0
-    picked: tuple[str, ...] = ()  # the student's answer (letters), set before the reveal
-    answer_shown: bool = False
-    history: tuple[int, ...] = field(default_factory=tuple)

@@ -21,8 +21,8 @@ from chestx.web.auth import require
 from chestx.web.common import PRIVATE, guarded, nav_html, page, static_text, table_js
 from chestx.web.context import AppContext
 from chestx.web.html import LETTERS, TASK_LABELS, facts_block, notice
-from chestx.web.review.actions import case_table
-from chestx.web.review.state import TeachState
+from chestx.web.review.case_html import case_table
+from chestx.web.teach.state import TeachState
 from chestx.web.teach.view_html import KEYS_HINT, replay_question, replay_steps, reveal
 from chestx.web.viewer import viewer_html
 from review_db.types import Role, TaskType
