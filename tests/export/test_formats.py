@@ -19,6 +19,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from chestx.cli import app
+from chestx.web.export.form import FORMATS as PAGE_FORMATS
 from exports import build_export, build_export_zip, formats
 from exports.formats import FORMATS, RowImages
 from review_db.errors import ValidationError
@@ -106,9 +108,6 @@ def test_the_zip_stores_compressed_formats_and_deflates_the_others(image_db, tmp
 
 
 def test_the_command_line_and_the_export_page_offer_every_format() -> None:
-    from chestx.cli import app
-    from chestx.web.export.form import FORMATS as PAGE_FORMATS
-
     help_text = CliRunner().invoke(app, ["export", "--help"], env={"COLUMNS": "200"}).output
     assert " | ".join(FORMATS) in help_text
     assert dict(PAGE_FORMATS) == {f.label: f.name for f in FORMATS.values()}

@@ -14,6 +14,7 @@ from dataclasses import fields
 import pytest
 import typer
 
+from chestx.cli import app
 from chestx.web.export.form import ExportForm
 from exports import EmptySelection, ExportKind, formats
 from services.exporting import (
@@ -27,8 +28,6 @@ from tests.export.helpers import KEY
 
 
 def test_every_request_field_is_a_command_line_option_and_nothing_else() -> None:
-    from chestx.cli import app
-
     command = typer.main.get_command(app).commands["export"]
     declared = {opt for param in command.params for opt in param.opts + param.secondary_opts}
     own = {"kind", "--out", "--key-file", "--overwrite", "--help"}
