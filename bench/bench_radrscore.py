@@ -1,7 +1,9 @@
-"""Benchmark of the offline RadRScore judge (issue 7): 1,000 chains scored, target <= 60 s.
+"""Benchmark of the offline RadRScore judge (issues 7, 14): 1,000 chains scored, target <= 60 s.
 
 Run: ``python bench/bench_radrscore.py [--chains 1000] [--write]`` (``--write`` updates the
-"## RadRScore speed (issue 7)" section of bench/RESULTS.md).
+"## RadRScore speed" section of bench/RESULTS.md). The baseline is the rule judge of issue 7
+(``RuleJudge``, the offline default before issue 14), timed in the same run on the same items
+with a cold phrase cache of its own, so the ratio holds on whatever machine runs it.
 
 Workload: 1,000 distinct items in ChestX-Reasoner's evaluation format, generated from a seeded
 radiology vocabulary (findings x modifiers x regions x sides; four options per question; a
@@ -27,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a benchmark never reaches for the hub
 
 from bench.common import machine, write_section  # noqa: E402
-from reasoner.radrscore import OfflineJudge, score_items  # noqa: E402
+from reasoner.radrscore import OfflineJudge, RuleJudge, score_items  # noqa: E402
 from reasoner.radrscore.embedding import PhraseEmbedder  # noqa: E402
 
-SECTION = "## RadRScore speed (issue 7)"
+SECTION = "## RadRScore speed"
 REAL = ROOT.parent / "shared" / "data" / "chestx_reasoner_openi_multi.json"
 TARGET_S = 60.0
 
@@ -120,7 +122,7 @@ def synthetic_item(rng: random.Random) -> dict:
     }
 
 
-def timed_run(items: list[dict], judge: OfflineJudge) -> tuple[float, float, list[dict]]:
+def timed_run(items: list[dict], judge: OfflineJudge | RuleJudge) -> tuple[float, float, list[dict]]:
     wall, cpu = time.perf_counter(), time.process_time()
     rows = list(score_items(items, judge=judge, batch_size=256))
     return time.perf_counter() - wall, time.process_time() - cpu, rows
@@ -143,6 +145,9 @@ def main() -> int:
     wall, cpu, rows = timed_run(items, OfflineJudge(embedder=embedder))
     assert len(rows) == args.chains and all(r["completeness"] is not None for r in rows)
     phrases = embedder.cache_info()["phrases"]
+    baseline_embedder = PhraseEmbedder(dtype=args.dtype)
+    baseline_embedder.encode(["warm up"])
+    b_wall, b_cpu, _ = timed_run(items, RuleJudge(embedder=baseline_embedder))
     lines = [
         SECTION,
         "",
@@ -157,6 +162,9 @@ def main() -> int:
         f"| same, process CPU time (both threads) | {cpu:.1f} s | <= {TARGET_S:.0f} s: "
         f"**{'met' if cpu <= TARGET_S else 'not met'}** (see below) |",
         f"| ratio wall / target | {wall / TARGET_S:.2f} | <= 1 |",
+        f"| baseline: the rule judge (issue 7) on the same chains, cold cache: wall / CPU | {b_wall:.1f} s / "
+        f"{b_cpu:.1f} s | |",
+        f"| ratio to the baseline: wall / CPU | {wall / b_wall:.2f} / {cpu / b_cpu:.2f} | |",
         f"| distinct phrases embedded | {phrases:,} | |",
         f"| model load (once per process, not in the wall time) | {load_s:.1f} s | |",
     ]

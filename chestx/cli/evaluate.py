@@ -1,6 +1,8 @@
-"""``chestx eval radrscore FILE --out SCORES.jsonl``: RadRScore and accuracy of an evaluation file.
+"""``chestx eval radrscore FILE --out SCORES.jsonl``: RadRScore and accuracy of an evaluation file;
+``chestx eval fit-judge DATA_DIR...``: refit the offline judge's parameters.
 
-A thin wrapper over :func:`reasoner.radrscore.score_items`. FILE is in ChestX-Reasoner's
+``radrscore`` is a thin wrapper over :func:`reasoner.radrscore.score_items`; ``fit-judge`` over
+:func:`reasoner.radrscore.fit.fit_judge`. FILE is in ChestX-Reasoner's
 evaluation format (a JSON list or JSON Lines of items with ``question``, ``answer``, ``pred``,
 ``reason_steps``, ``original_report``); the output has one JSON line per item, in file order,
 with ``index``, ``task_type``, ``completeness``, ``factuality``, ``effectiveness``, ``correct``
@@ -28,15 +30,23 @@ eval_app = typer.Typer(help="Evaluate reasoning: RadRScore and answer accuracy."
 
 class JudgeKind(enum.StrEnum):
     offline = "offline"
+    rules = "rules"
     llm = "llm"
 
 
-def _judge(kind: JudgeKind, url: str | None, model: str | None, concurrency: int):  # noqa: ANN202
+def _judge(kind: JudgeKind, url: str | None, model: str | None, concurrency: int, params: Path | None = None):  # noqa: ANN202
     """The judge the options and settings ask for (imports the heavy parts only when used)."""
     if kind is JudgeKind.offline:
         from reasoner.radrscore import OfflineJudge
 
-        return OfflineJudge()
+        try:
+            return OfflineJudge(params=params)
+        except (OSError, ValueError, KeyError) as exc:
+            raise fail(f"cannot read the offline judge's parameters: {exc}") from None
+    if kind is JudgeKind.rules:
+        from reasoner.radrscore import RuleJudge
+
+        return RuleJudge()
     from reasoner.radrscore import LLMJudge, LLMJudgeConfig
 
     s = settings()
@@ -48,18 +58,39 @@ def _judge(kind: JudgeKind, url: str | None, model: str | None, concurrency: int
 
 
 def _format_summary(summary: dict) -> str:
-    lines = ["group            n  completeness  factuality  effectiveness  accuracy"]
+    """The summary table: each mean with its 95% bootstrap interval over the items."""
+    lines = [
+        f"{'group':<14}{'n':>5}  {'completeness':>20}  {'factuality':>20}  {'effectiveness':>20}  accuracy"
+    ]
+
+    def cell(entry: dict) -> str:
+        if entry.get("mean") is None:
+            return "-"
+        low, high = entry.get("ci95") or (None, None)
+        interval = f" [{low:.2f}, {high:.2f}]" if low is not None else ""
+        return f"{entry['mean']:.3f}{interval}"
+
     for group, row in summary.items():
-
-        def cell(value: float | None) -> str:
-            return f"{value:.3f}" if value is not None else "-"
-
+        accuracy = f"{row['accuracy']:.3f}" if row["accuracy"] is not None else "-"
         lines.append(
-            f"{group:<14}{row['n']:>4}  {cell(row['completeness']['mean']):>12}  "
-            f"{cell(row['factuality']['mean']):>10}  {cell(row['effectiveness']['mean']):>13}  "
-            f"{cell(row['accuracy']):>8}"
+            f"{group:<14}{row['n']:>5}  {cell(row['completeness']):>20}  {cell(row['factuality']):>20}  "
+            f"{cell(row['effectiveness']):>20}  {accuracy}"
         )
+    lines.append("[a, b]: 95% bootstrap interval of the mean over the items where it is defined")
     return "\n".join(lines)
+
+
+def _describe(scorer) -> str:  # noqa: ANN001
+    """Which judge scored, and where its parameters came from."""
+    provenance = getattr(scorer, "provenance", None)
+    if not provenance:
+        return f"judge: {scorer.name}"
+    files = ", ".join(f"{d['name']} (sha256 {d['sha256'][:12]})" for d in provenance.get("data", []))
+    return (
+        f"judge: {scorer.name}, parameters fitted by `{provenance.get('command')}` "
+        f"on {provenance.get('date')} "
+        f"at commit {provenance.get('git_commit') or 'unknown'} from {files}"
+    )
 
 
 @eval_app.command("radrscore")
@@ -68,7 +99,12 @@ def radrscore(
         ..., exists=True, dir_okay=False, help="Evaluation file (JSON list or JSONL)."
     ),
     out: Path = typer.Option(..., "--out", help="Scores, one JSON line per item in file order."),
-    judge: JudgeKind = typer.Option(JudgeKind.offline, "--judge", help="offline (default) or llm."),
+    judge: JudgeKind = typer.Option(
+        JudgeKind.offline, "--judge", help="offline (learned, default), rules (issue 7's) or llm."
+    ),
+    params: Path | None = typer.Option(
+        None, "--params", exists=True, dir_okay=False, help="Offline judge parameters (default: shipped)."
+    ),
     judge_url: str | None = typer.Option(None, help="LLM judge endpoint (OpenAI-compatible, .../v1)."),
     judge_model: str | None = typer.Option(None, help="LLM judge model name."),
     concurrency: int = typer.Option(4, min=1, help="Concurrent items for the llm judge."),
@@ -84,7 +120,8 @@ def radrscore(
         items = read_items(file)
     except (ValueError, UnicodeDecodeError) as exc:
         raise fail(f"{file}: {exc}") from None
-    scorer = _judge(judge, judge_url, judge_model, concurrency)
+    scorer = _judge(judge, judge_url, judge_model, concurrency, params)
+    typer.echo(_describe(scorer))
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     rows = []
@@ -101,6 +138,36 @@ def radrscore(
         summary.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     typer.echo(_format_summary(result))
     typer.echo(f"wrote {len(rows)} rows to {out}")
+
+
+@eval_app.command("fit-judge")
+def fit_judge(
+    data: list[Path] = typer.Argument(
+        ..., exists=True, help="Evaluation files, or directories of them, with GPT-4o's verdicts."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Where to write the parameters (default: the shipped file)."
+    ),
+    select: bool = typer.Option(True, "--select/--no-select", help="Choose model kinds by nested selection."),
+) -> None:
+    """Refit the offline judge's parameters from judged evaluation files (GPT-4o's verdicts)."""
+    from reasoner.radrscore.fit import fit_judge as fit
+    from reasoner.radrscore.fit import judged_files, write_params
+    from reasoner.radrscore.offline import DEFAULT_PARAMS
+
+    files = judged_files(data)
+    if not files:
+        raise fail("no evaluation file with GPT-4o's verdicts (gt_key_finding, recall_res, ...) found")
+    command = "chestx eval fit-judge " + " ".join(str(p) for p in data)
+    params = fit(files, command=command, select=select, progress=lambda m: typer.echo(m, err=True))
+    target = out or DEFAULT_PARAMS
+    write_params(params, target)
+    for name, component in params["components"].items():
+        typer.echo(
+            f"{name}: weight {component['chosen']['weight']}, "
+            f"probability {component['chosen']['probability']}"
+        )
+    typer.echo(f"wrote {target} ({len(files)} files)")
 
 
 def register(app: typer.Typer) -> None:

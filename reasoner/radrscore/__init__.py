@@ -8,16 +8,18 @@ and model steps M (see docs/RADRSCORE.md):
 - effectiveness = |steps of M that advance toward the answer| / |steps of M|
 
 A :class:`Judge` extracts findings with a status and decides recall, support and effectiveness:
-:class:`OfflineJudge` (rules plus all-MiniLM-L6-v2 embeddings under hard status and laterality
-constraints; the default) or :class:`LLMJudge` (the paper's prompts to an OpenAI-compatible
-endpoint). Undefined components (no findings, no steps, a failed endpoint) are None with a flag,
-never a division by zero. This package knows nothing of the database or the UI.
+:class:`OfflineJudge` (the default: rule extraction, all-MiniLM-L6-v2 similarities under hard
+laterality and polarity constraints, decisions learned from GPT-4o's per-finding verdicts),
+:class:`RuleJudge` (issue 7's hand-tuned thresholds) or :class:`LLMJudge` (the paper's prompts to
+an OpenAI-compatible endpoint). Undefined components (no findings, no steps, a failed endpoint)
+are None with a flag, never a division by zero. This package knows nothing of the database or the UI.
 """
 
 from reasoner.radrscore.evalfile import model_answer, paper_scores, read_items, sample_from_item
 from reasoner.radrscore.judge import Judge
 from reasoner.radrscore.llm import LLMJudge, LLMJudgeConfig
-from reasoner.radrscore.offline import OfflineJudge, OfflineJudgeConfig
+from reasoner.radrscore.offline import OfflineJudge
+from reasoner.radrscore.rules import RuleJudge, RuleJudgeConfig
 from reasoner.radrscore.runner import score_items, summarise
 from reasoner.radrscore.score import (
     aggregate,
@@ -36,7 +38,8 @@ __all__ = [
     "LLMJudge",
     "LLMJudgeConfig",
     "OfflineJudge",
-    "OfflineJudgeConfig",
+    "RuleJudge",
+    "RuleJudgeConfig",
     "Sample",
     "SampleScore",
     "Status",

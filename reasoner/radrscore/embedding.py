@@ -84,15 +84,16 @@ class PhraseEmbedder:
     def dim(self) -> int:
         return int(self.model.get_embedding_dimension())
 
-    def encode(self, phrases: Sequence[str]) -> np.ndarray:
+    def encode(self, phrases: Sequence[str], *, threads: int | None = None) -> np.ndarray:
         """An array of shape (len(phrases), dim) of unit vectors; unseen phrases in one batch.
 
+        ``threads`` overrides the torch threads of this call (default: :meth:`threads`).
         Thread-safe: calls from several threads take turns.
         """
         with self._cache_lock:
             missing = list(dict.fromkeys(p for p in phrases if p not in self._cache))
             if missing:
-                for phrase, vector in zip(missing, self._embed(missing), strict=True):
+                for phrase, vector in zip(missing, self._embed(missing, threads), strict=True):
                     self._cache[phrase] = vector
             out = np.zeros((len(phrases), self.dim), dtype=np.float32)
             for i, phrase in enumerate(phrases):
@@ -102,12 +103,13 @@ class PhraseEmbedder:
                 self._cache.popitem(last=False)
             return out
 
-    def _embed(self, phrases: list[str]) -> np.ndarray:
-        """The model's unit vectors for ``phrases``, computed with :meth:`threads` torch threads."""
+    def _embed(self, phrases: list[str], use: int | None = None) -> np.ndarray:
+        """The model's unit vectors for ``phrases``, computed with ``use`` (default
+        :meth:`threads`) torch threads."""
         import torch
 
         threads = torch.get_num_threads()
-        torch.set_num_threads(self.threads(threads))
+        torch.set_num_threads(use or self.threads(threads))
         try:
             vectors = self.model.encode(
                 phrases,
@@ -126,8 +128,15 @@ class PhraseEmbedder:
         The offline judge extracts findings in the calling thread while a worker thread embeds:
         leaving that core to it avoids two busy threads fighting for one core (torch's threads
         wait on each other at every layer), which on a 2-core machine costs more than it gains.
+        Once extraction is over the judge asks for :meth:`all_threads`.
         """
         return self.num_threads or max(1, available - 1)
+
+    def all_threads(self) -> int:
+        """Torch threads for a call nothing else competes with: ``num_threads``, else all."""
+        import torch
+
+        return self.num_threads or torch.get_num_threads()
 
     def cache_info(self) -> dict[str, int]:
         return {"phrases": len(self._cache), "max": self.cache_size}

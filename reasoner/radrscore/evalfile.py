@@ -18,10 +18,17 @@ from typing import Any
 
 from reasoner.parsing import parse_output
 from reasoner.radrscore.extract import split_sentences
+from reasoner.radrscore.score import answer_letters
 from reasoner.radrscore.types import Flag, Sample
 
 _OPTION_LINE = re.compile(r"^\s*\(?([A-H])[).:]\s*(.+?)\s*$", re.MULTILINE)
 _NUMBERED_STEP = re.compile(r"(?:^|\n)\s*(?:step\s*)?\d{1,2}[.):]\s+", re.IGNORECASE)
+# An option named in untagged prose: "option B", "the answer is: **C)", "(D)", "**A**".
+_NAMED_OPTION = re.compile(
+    r"\b(?:option|answer(?:\s+is)?|choice)\s*[:\-]?\s*\**\s*\(?([A-H])\b(?![a-z'])|"
+    r"(?:^|[\s*:(\"'])([A-H])\)|\*\*([A-H])\*\*|\(([A-H])\)",
+    re.IGNORECASE,
+)
 
 
 def read_items(path: str | Path) -> list[dict[str, Any]]:
@@ -81,8 +88,18 @@ def model_chain(raw: str) -> tuple[list[str], str | None, list[str]]:
 
 
 def model_answer(item: Mapping[str, Any]) -> str | None:
-    """The model's answer in an item (its ``pred`` parsed), or None."""
-    return model_chain(str(item.get("pred") or ""))[1]
+    """The model's answer in an item (its ``pred`` parsed, else named in its closing prose), or None."""
+    return sample_from_item(item)[1]
+
+
+def named_option(text: str, letters: frozenset[str] | set[str]) -> str | None:
+    """The option an untagged output settles on: the last of ``letters`` named in its closing
+    600 characters ("Therefore, the answer is **C) ...**", "**Option B** appears to be the best
+    fit"), or None. On GPT-4o's 439 untagged outputs with options in ../shared/data this agrees
+    with the evaluator's own ``correct`` on 434 and names nothing on 2."""
+    hits = [next(g for g in m.groups() if g).upper() for m in _NAMED_OPTION.finditer(text[-600:])]
+    hits = [h for h in hits if h in letters]
+    return hits[-1] if hits else None
 
 
 def _numbered_steps(body: str) -> list[str]:
@@ -137,6 +154,9 @@ def report_text(item: Mapping[str, Any]) -> str:
 def sample_from_item(item: Mapping[str, Any]) -> tuple[Sample, str | None, list[str]]:
     """The judge's view of an item, the model's answer text, and flags from parsing its output."""
     steps, answer, flags = model_chain(str(item.get("pred") or ""))
+    letters = {letter for letter, _ in options(str(item.get("question") or ""))}
+    if letters and not answer_letters(answer) and steps:  # untagged prose (GPT-4o's outputs)
+        answer = named_option(_assistant_part(str(item.get("pred") or "")), letters) or answer
     sample = Sample(
         model_steps=tuple(steps),
         reference_steps=tuple(reference_steps(item.get("reason_steps"))),

@@ -99,8 +99,25 @@ def result_row(
     return row
 
 
+def mean_interval(
+    values: Sequence[float], *, level: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float] | None:
+    """A percentile bootstrap interval of the mean of ``values`` (None for fewer than two)."""
+    if len(values) < 2:
+        return None
+    import numpy as np
+
+    data = np.asarray(values, dtype=float)
+    picks = np.random.default_rng(seed).integers(0, len(data), (resamples, len(data)))
+    means = data[picks].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return (round(float(low), 4), round(float(high), 4))
+
+
 def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Per task type and overall: RadRScore averages (see :func:`aggregate`) and accuracy."""
+    """Per task type and overall: RadRScore averages (see :func:`aggregate`) with a 95%
+    bootstrap interval of each mean (``ci95``), and accuracy."""
     scores = [
         SampleScore(r["completeness"], r["factuality"], r["effectiveness"], tuple(r.get("flags", ())))
         for r in rows
@@ -109,6 +126,9 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     out = aggregate(scores, tasks)
     for group, row in out.items():
         members = [r for r, t in zip(rows, tasks, strict=True) if group in ("overall", t)]
+        for name in ("completeness", "factuality", "effectiveness"):
+            values = [r[name] for r in members if r.get(name) is not None]
+            row[name]["ci95"] = mean_interval(values)
         judged = [r["correct"] for r in members if r.get("correct") is not None]
         row["accuracy"] = sum(judged) / len(judged) if judged else None
         row["n_answer_judged"] = len(judged)

@@ -26,7 +26,7 @@ from reasoner.radrscore.evalfile import paper_scores, sample_from_item
 from reasoner.radrscore.extract import core_phrase, laterality
 from reasoner.radrscore.judge import Judge
 from reasoner.radrscore.llm import status_from_text
-from reasoner.radrscore.offline import OfflineJudge, OfflineJudgeConfig
+from reasoner.radrscore.rules import RuleJudge, RuleJudgeConfig
 from reasoner.radrscore.score import COMPONENTS, sample_score
 from reasoner.radrscore.types import Finding, SampleScore, Status
 
@@ -115,7 +115,7 @@ GRIDS: dict[str, dict[str, tuple]] = {
 }
 
 
-def grid_configs(base: OfflineJudgeConfig, grid: Mapping[str, Sequence[Any]]) -> list[OfflineJudgeConfig]:
+def grid_configs(base: RuleJudgeConfig, grid: Mapping[str, Sequence[Any]]) -> list[RuleJudgeConfig]:
     """Every combination of ``grid``'s values applied to ``base``, the first being ``base``'s own."""
     names = list(grid)
     out = []
@@ -136,7 +136,7 @@ def _rho(paper: np.ndarray, ours: np.ndarray) -> float:
 
 def cross_validate(
     items: Sequence[Mapping[str, Any]],
-    judge: OfflineJudge,
+    judge: RuleJudge,
     *,
     component: str,
     grid: Mapping[str, Sequence[Any]] | None = None,
@@ -190,7 +190,7 @@ def cross_validate(
     }
 
 
-def _component(judge: OfflineJudge, samples: list, extracted: list, component: str) -> list[float]:
+def _component(judge: RuleJudge, samples: list, extracted: list, component: str) -> list[float]:
     return [_nan(getattr(sample_score(j), component)) for j in judge.judge_extracted(samples, extracted)]
 
 
@@ -198,11 +198,11 @@ def _nan(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
 
-def _with(judge: OfflineJudge, config: OfflineJudgeConfig) -> OfflineJudge:
-    return OfflineJudge(embedder=judge.embedder, config=config)
+def _with(judge: RuleJudge, config: RuleJudgeConfig) -> RuleJudge:
+    return RuleJudge(embedder=judge.embedder, config=config)
 
 
-def _differences(config: OfflineJudgeConfig, base: OfflineJudgeConfig) -> dict[str, Any]:
+def _differences(config: RuleJudgeConfig, base: RuleJudgeConfig) -> dict[str, Any]:
     """The settings where ``config`` differs from ``base`` (empty: the default configuration)."""
     return {k: v for k, v in vars(config).items() if getattr(base, k) != v and k != "conflict_threshold"}
 
@@ -221,7 +221,7 @@ def gpt_findings(item: Mapping[str, Any], key: str) -> list[Finding]:
     return out
 
 
-def matcher_on_gpt_findings(items: Sequence[Mapping[str, Any]], judge: OfflineJudge) -> dict[str, float]:
+def matcher_on_gpt_findings(items: Sequence[Mapping[str, Any]], judge: RuleJudge) -> dict[str, float]:
     """Diagnostic: completeness from GPT-4o's own extracted findings, recalled by this matcher.
 
     Separates the matcher from the extraction: the Spearman of these completeness values against

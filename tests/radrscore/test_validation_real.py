@@ -1,100 +1,126 @@
-"""Agreement with the paper's judge (GPT-4o) on the 102 real items (skipped without ../shared/data).
+"""Agreement of the offline judge with GPT-4o on the judged files of ../shared/data (issue 14).
 
-Targets from issue 7: Spearman >= 0.6 per score, judged on the cross-validated figure (the judge's
-settings were chosen on these same items; see docs/RADRSCORE.md, "Validation"). Effectiveness
-meets it. Completeness and factuality do not yet: their 0.6 checks are strict xfails, so the day
-a change meets them the suite says so, and floors guard against regressions meanwhile. The
-cross-validation here searches a smaller grid with fewer shuffles than
-``bench/validate_radrscore.py`` (seconds instead of a minute); its figures differ slightly
-(0.553 / 0.570 / 0.657 here against 0.544 / 0.565 / 0.666 there, float32 embeddings).
+Skipped without ../shared/data. Targets of issue 14, per component: Spearman >= 0.6 in every
+held-apart fold, no fold more than 0.1 below the in-sample figure; between models, the same
+better model as GPT-4o's judge and each mean within 0.05 of GPT-4o's. The full validation (nested
+selection of model kinds per fold, bootstrap intervals) is ``bench/validate_radrscore.py``, whose
+figures are in bench/RESULTS.md and docs/RADRSCORE.md. To stay fast, the folds here are refitted
+with the first candidates (logistic regression; every step stating a finding counts once), without
+selection; the in-sample checks use the shipped parameters. Targets that are not met are strict
+xfails whose reasons give the measured figures: they turn into failures the day they are met, so
+the docs get updated.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from reasoner.radrscore import paper_scores, score_items
-from reasoner.radrscore.validation import compare, cross_validate, judge_items
+from reasoner.radrscore import OfflineJudge, read_items, sample_from_item, sample_score
+from reasoner.radrscore.fit import component_scores, spearman, training_data
+from reasoner.radrscore.heldout import calibration, held_apart
+from reasoner.radrscore.offline import COMPONENTS
 
 pytestmark = pytest.mark.slow
-TARGET = 0.6
-# In-sample Spearman floors (measured: 0.552, 0.608, 0.678 with float32 embeddings).
-FLOORS = {"completeness": 0.52, "factuality": 0.57, "effectiveness": 0.64}
-# Topic recall counts what GPT-4o often leaves unrecalled: its level sits above GPT-4o's.
-MAD = {"completeness": 0.35, "factuality": 0.3, "effectiveness": 0.3}
-# Cross-validated floors (measured with this grid, 3 shuffles: 0.553, 0.570, 0.657).
-CV_FLOORS = {"completeness": 0.5, "factuality": 0.5, "effectiveness": 0.6}
-# A coarse version of GRIDS (reasoner/radrscore/validation.py): three values per threshold.
-_T = (0.7, 0.55, 0.85)
-SMALL_GRIDS = {
-    "completeness": {
-        "topic_threshold": (0.65, 0.55, 0.8),
-        "completeness": ("topic", "fact"),
-        "units": ("step", "finding"),
-    },
-    "factuality": {
-        "match_threshold": _T,
-        "option_threshold": _T,
-        "answer_key": (True, False),
-        "units": ("step", "finding"),
-    },
-    "effectiveness": {"match_threshold": _T},
-}
+TARGET, GAP, TOLERANCE = 0.6, 0.1, 0.05
+# Regression floors for the folds refitted without selection (measured: see the module docstring
+# of bench/validate_radrscore.py for how; the lowest fold per component here was completeness
+# 0.25, factuality -0.13, effectiveness 0.12, all on the no-options file).
+FLOORS = {"completeness": 0.15, "factuality": -0.3, "effectiveness": 0.0}
+# Floors for the mean over the nine folds (measured without selection: 0.42, 0.28, 0.52).
+MEAN_FLOORS = {"completeness": 0.35, "factuality": 0.2, "effectiveness": 0.45}
 
 
 @pytest.fixture(scope="module")
-def table(real_items, judge):
-    return compare(real_items, judge_items(real_items, judge))
+def data(judged_files, judge):
+    return training_data(judged_files, embedder=judge.embedder)
 
 
 @pytest.fixture(scope="module")
-def cross_validated(real_items, judge):
+def folds_result(data):
+    return held_apart(data, select=False, interval=False)
+
+
+@pytest.fixture(scope="module")
+def shipped(data, judge) -> dict[str, np.ndarray]:
+    everything = np.ones(data.n_items, dtype=bool)
     return {
-        name: cross_validate(real_items, judge, component=name, grid=grid, repeats=3)
-        for name, grid in SMALL_GRIDS.items()
+        c: component_scores(data, c, judge.learned.params["components"][c], everything) for c in COMPONENTS
     }
 
 
-def test_every_real_item_is_compared(real_items, table) -> None:
-    assert len(real_items) == 102
-    for name, row in table.items():
-        defined = sum(paper_scores(item)[name] is not None for item in real_items)
-        assert row["n"] == defined, name
+def test_every_judged_item_enters(data, judged_files) -> None:
+    assert data.n_items == sum(len(read_items(p)) for p in judged_files) >= 1000
+    for c in COMPONENTS:
+        rows = data.rows(c)
+        assert np.isfinite(rows.label[c]).sum() > 3000, c
+        assert np.isfinite(data.paper[c]).sum() > 900, c
 
 
-@pytest.mark.parametrize("name", sorted(FLOORS))
-def test_no_regression_below_the_recorded_floor(table, name: str) -> None:
-    assert table[name]["spearman"] >= FLOORS[name]
-    assert table[name]["p_value"] < 0.05
-    assert table[name]["mad"] < MAD[name]
+def test_the_judge_scores_what_the_validation_tables_score(data, judge, judged_files, shipped) -> None:
+    first = read_items(judged_files[0])
+    scores = [sample_score(j) for j in judge.judge([sample_from_item(item)[0] for item in first])]
+    for c in COMPONENTS:
+        direct = np.array([np.nan if getattr(s, c) is None else getattr(s, c) for s in scores])
+        assert np.allclose(shipped[c][: len(first)], direct, atol=1e-4, equal_nan=True), c
 
 
-@pytest.mark.parametrize("name", sorted(CV_FLOORS))
-def test_cross_validated_floor(cross_validated, name: str) -> None:
-    row = cross_validated[name]
-    assert row["cv_rho"] >= CV_FLOORS[name]
-    # Tuning cannot make the held-out figure better than the best in-sample one.
-    assert row["cv_rho_max"] <= row["best_in_sample_rho"] + 1e-9
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_held_apart_folds_stay_above_their_floors(folds_result, component: str) -> None:
+    rhos = [fold[component]["spearman"] for fold in folds_result["folds"]]
+    assert len(rhos) == 9
+    assert min(rhos) >= FLOORS[component]
+    assert np.mean(rhos) >= MEAN_FLOORS[component]
 
 
-def test_effectiveness_meets_the_target_cross_validated(cross_validated) -> None:
-    assert cross_validated["effectiveness"]["cv_rho"] >= TARGET
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met: with nested selection the lowest folds are completeness 0.26, factuality "
+    "-0.02, effectiveness 0.13 (no-options file held out); see docs/RADRSCORE.md",
+)
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_target_every_fold_at_least_0_6(folds_result, component: str) -> None:
+    assert min(fold[component]["spearman"] for fold in folds_result["folds"]) >= TARGET
 
 
-@pytest.mark.xfail(strict=True, reason="below the 0.6 target cross-validated; see docs/RADRSCORE.md")
-@pytest.mark.parametrize("name", ["completeness", "factuality"])
-def test_target_not_yet_met(cross_validated, name: str) -> None:
-    assert cross_validated[name]["cv_rho"] >= TARGET
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met: holding out the no-options file costs up to 0.2-0.3 against in-sample; see "
+    "docs/RADRSCORE.md",
+)
+def test_no_fold_more_than_0_1_below_in_sample(folds_result) -> None:
+    for fold in folds_result["folds"]:
+        for c in COMPONENTS:
+            assert fold[c]["in_sample"] - fold[c]["spearman"] <= GAP, (fold["name"], c)
 
 
-def test_cli_rows_are_the_validated_scores(real_items, judge) -> None:
-    rows = list(score_items(real_items, judge=judge, batch_size=40))
-    direct = judge_items(real_items, judge)
-    assert [r["index"] for r in rows] == list(range(len(real_items)))
-    assert [(r["completeness"], r["factuality"], r["effectiveness"]) for r in rows] == [
-        (s.completeness, s.factuality, s.effectiveness) for s in direct
-    ]
-    # Answer letters agree with the evaluator's own "correct" wherever the model gave an answer.
-    answered = [(r, item) for r, item in zip(rows, real_items, strict=True) if r["correct"] is not None]
-    assert len(answered) >= 100
-    assert all(r["correct"] == (item["correct"] == "yes") for r, item in answered)
+def test_shipped_judge_agrees_with_gpt4o_in_sample(data, shipped) -> None:
+    for c in COMPONENTS:
+        assert spearman(data.paper[c], shipped[c]) >= 0.4, c
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met in every cell: see the calibration table in docs/RADRSCORE.md",
+)
+def test_each_models_mean_within_0_05_of_gpt4o_in_sample(data, shipped) -> None:
+    for row in calibration(data, shipped):
+        assert abs(row["diff"]) <= TOLERANCE, row
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met in every cell: on multiple choice GPT-4o's means for the two models differ by "
+    "0.003-0.007 (completeness, factuality); see docs/RADRSCORE.md",
+)
+def test_same_better_model_as_gpt4o_in_sample(data, shipped) -> None:
+    assert all(row["same_better"] for row in calibration(data, shipped) if "same_better" in row)
+
+
+def test_rule_judge_stays_available(judge, judged_files) -> None:
+    from reasoner.radrscore import RuleJudge
+
+    item = read_items(judged_files[0])[0]
+    (j,) = RuleJudge(embedder=judge.embedder).judge([sample_from_item(item)[0]])
+    assert sample_score(j).completeness is not None
+    assert isinstance(judge, OfflineJudge)

@@ -1,0 +1,448 @@
+"""Fitting the offline judge's parameters from the paper's judged evaluation files.
+
+:func:`training_data` reads evaluation files whose items carry GPT-4o's verdicts, extracts each
+item's units and features (as the judge does) and labels every unit from GPT-4o's verdicts
+(:mod:`reasoner.radrscore.labels`): how many of GPT-4o's findings (or steps) fall in it, and
+which share of them it recalled / counted correct / counted effective.
+
+:func:`fit_models` fits one component's weight model (the segmenter) and probability model,
+choosing each model's kind and size by *nested* selection: candidates are compared by the
+item-level Spearman of the component against GPT-4o's, over folds of the training part only
+(leave one training file out; four random folds of items when there is one file). Nothing is
+chosen on data the fit will be measured on.
+
+:func:`fit_judge` fits the three components on whole files and returns the parameters' JSON with
+its provenance (command, files and their sha256, date, git commit).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import subprocess
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from reasoner.radrscore import models
+from reasoner.radrscore.embedding import PhraseEmbedder, default_embedder
+from reasoner.radrscore.evalfile import paper_scores, read_items, sample_from_item
+from reasoner.radrscore.features import StepUnit, completeness_features, model_step_features
+from reasoner.radrscore.labels import effective_counts, effective_labels, gpt_units
+from reasoner.radrscore.offline import COMPONENTS, ComponentModel, OfflineJudge, prepare
+
+# Candidate models, compared by nested selection. A weight of None counts every step that states
+# a finding once (the rule segmenter); the others learn GPT-4o's count per step.
+PROBABILITY_CANDIDATES: tuple[dict[str, Any], ...] = (
+    {"kind": "linear", "C": 0.1},
+    {"kind": "linear", "C": 1.0},
+    {"kind": "trees", "max_depth": 2, "max_iter": 100},
+    {"kind": "trees", "max_depth": 3, "max_iter": 200},
+)
+WEIGHT_CANDIDATES: tuple[dict[str, Any] | None, ...] = (
+    None,
+    {"kind": "linear", "alpha": 1.0},
+    {"kind": "trees", "max_depth": 3, "max_iter": 100},
+)
+SIDE = {"completeness": "reference", "factuality": "model", "effectiveness": "model"}
+
+
+@dataclass
+class Rows:
+    """One side's units stacked over items: features, owning item, per-component targets."""
+
+    X: np.ndarray
+    item: np.ndarray
+    count: dict[str, np.ndarray] = field(default_factory=dict)  # weight targets (NaN: unknown)
+    label: dict[str, np.ndarray] = field(default_factory=dict)  # probability targets in [0, 1]
+
+
+@dataclass
+class TrainingData:
+    """Units, features and labels of judged evaluation files (see :func:`training_data`)."""
+
+    files: list[dict[str, Any]]
+    file_of: np.ndarray  # per item: index into files
+    paper: dict[str, np.ndarray]  # per component, per item: GPT-4o's score (NaN: undefined)
+    names: dict[str, list[str]]
+    reference: Rows
+    model: Rows
+    model_steps: np.ndarray  # per item: how many steps the model chain has
+
+    @property
+    def n_items(self) -> int:
+        return len(self.file_of)
+
+    def rows(self, component: str) -> Rows:
+        return self.reference if SIDE[component] == "reference" else self.model
+
+
+def sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _unit_targets(units: Sequence[StepUnit], placed: Sequence[tuple[int, bool]] | None) -> tuple[list, list]:
+    """Per unit: how many judged findings fall in it, and which share of them was judged true."""
+    if placed is None:
+        return [np.nan] * len(units), [np.nan] * len(units)
+    owner = {s: u.index for u in units for s in u.source}
+    hits: dict[int, list[bool]] = {}
+    for step, verdict in placed:
+        if step in owner:
+            hits.setdefault(owner[step], []).append(verdict)
+    counts = [float(len(hits.get(u.index, []))) for u in units]
+    shares = [float(np.mean(hits[u.index])) if u.index in hits else np.nan for u in units]
+    return counts, shares
+
+
+def _placed(item: Mapping[str, Any], component: str, steps: Sequence[str]) -> list[tuple[int, bool]] | None:
+    found = gpt_units(item, component, steps)
+    return None if found is None else [(f.step, v) for f, v in zip(*found, strict=True)]
+
+
+def training_data(
+    paths: Iterable[str | Path],
+    *,
+    embedder: PhraseEmbedder | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TrainingData:
+    """Units, features and GPT-4o's labels of every item of ``paths`` (evaluation files)."""
+    judge = OfflineJudge(embedder=embedder or default_embedder(), params=_EMPTY_PARAMS)
+    files, file_of, contexts, items = [], [], [], []
+    for k, path in enumerate(paths):
+        loaded = read_items(path)
+        files.append({"name": Path(path).name, "sha256": sha256(path), "items": len(loaded)})
+        for item in loaded:
+            contexts.append(prepare(sample_from_item(item)[0]))
+            items.append(item)
+            file_of.append(k)
+        if progress:
+            progress(f"{Path(path).name}: {len(loaded)} items")
+    all_sims = judge.sims(contexts)
+    ref_rows, model_rows, names = [], [], {}
+    ref_t: dict[str, list] = {"count": [], "label": []}
+    mod_t: dict[str, list] = {k: [] for k in ("count_f", "label_f", "count_e", "label_e")}
+    ref_item, mod_item = [], []
+    for k, (ctx, item, sims) in enumerate(zip(contexts, items, all_sims, strict=True)):
+        names_r, X_r = completeness_features(ctx, sims)
+        names_m, X_m = model_step_features(ctx, sims)
+        if len(X_r):
+            names["reference"] = names_r
+            ref_rows.append(X_r)
+            ref_item += [k] * len(X_r)
+            counts, shares = _unit_targets(
+                ctx.reference_units, _placed(item, "completeness", ctx.sample.reference_steps)
+            )
+            ref_t["count"] += counts
+            ref_t["label"] += shares
+        if len(X_m):
+            names["model"] = names_m
+            model_rows.append(X_m)
+            mod_item += [k] * len(X_m)
+            counts, shares = _unit_targets(
+                ctx.model_units, _placed(item, "factuality", ctx.sample.model_steps)
+            )
+            mod_t["count_f"] += counts
+            mod_t["label_f"] += shares
+            effective = effective_labels(item, ctx.sample.model_steps)
+            labels = [
+                np.nan if effective is None else float(effective[u.source[-1]]) for u in ctx.model_units
+            ]
+            mod_t["label_e"] += labels
+            mod_t["count_e"] += effective_counts(item, labels)
+    reference = Rows(
+        np.vstack(ref_rows),
+        np.asarray(ref_item),
+        {"completeness": np.asarray(ref_t["count"])},
+        {"completeness": np.asarray(ref_t["label"])},
+    )
+    model = Rows(
+        np.vstack(model_rows),
+        np.asarray(mod_item),
+        {"factuality": np.asarray(mod_t["count_f"]), "effectiveness": np.asarray(mod_t["count_e"])},
+        {"factuality": np.asarray(mod_t["label_f"]), "effectiveness": np.asarray(mod_t["label_e"])},
+    )
+    paper = {
+        c: np.array([np.nan if (v := paper_scores(it)[c]) is None else v for it in items]) for c in COMPONENTS
+    }
+    steps = np.array([len(ctx.sample.model_steps) for ctx in contexts])
+    return TrainingData(files, np.asarray(file_of), paper, names, reference, model, steps)
+
+
+_EMPTY_PARAMS: dict[str, Any] = {
+    "features": {"reference": [], "model": []},
+    "components": {
+        c: {
+            "weight": None,
+            "probability": {
+                "kind": "linear",
+                "link": "logit",
+                "mean": [],
+                "scale": [],
+                "coef": [],
+                "intercept": 0.0,
+            },
+        }
+        for c in COMPONENTS
+    },
+}
+
+
+def _sklearn(spec: Mapping[str, Any], *, target: str):  # noqa: ANN202 - scikit-learn types
+    """A fresh scikit-learn estimator for a candidate spec (``target``: "probability" or "count")."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression, PoissonRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if spec["kind"] == "linear":
+        if target == "probability":
+            return make_pipeline(StandardScaler(), LogisticRegression(C=spec["C"], max_iter=5000))
+        return make_pipeline(StandardScaler(), PoissonRegressor(alpha=spec["alpha"], max_iter=5000))
+    common = {
+        "max_depth": spec["max_depth"],
+        "max_iter": spec["max_iter"],
+        "learning_rate": 0.05,
+        "min_samples_leaf": 40,
+        "l2_regularization": 1.0,
+        "early_stopping": False,
+        "random_state": 0,
+    }
+    if target == "probability":
+        return HistGradientBoostingClassifier(**common)
+    return HistGradientBoostingRegressor(loss="poisson", **common)
+
+
+def _fit(estimator, X: np.ndarray, y: np.ndarray, weight: np.ndarray):  # noqa: ANN001, ANN202
+    keep = weight > 0
+    X, y, weight = X[keep], y[keep], weight[keep]
+    steps = getattr(estimator, "steps", None)
+    kwargs = {f"{steps[-1][0]}__sample_weight": weight} if steps else {"sample_weight": weight}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimator.fit(X, y, **kwargs)
+
+
+def fit_probability(
+    spec: Mapping[str, Any], X: np.ndarray, share: np.ndarray, weight: np.ndarray
+) -> dict[str, Any]:
+    """A probability model fitted to soft labels: each unit counts as ``share`` positive and
+    ``1 - share`` negative, weighted by how many judged findings it holds."""
+    ok = np.isfinite(share) & np.isfinite(weight) & (weight > 0)
+    X2 = np.vstack([X[ok], X[ok]])
+    y2 = np.r_[np.ones(ok.sum()), np.zeros(ok.sum())]
+    w2 = np.r_[share[ok] * weight[ok], (1 - share[ok]) * weight[ok]]
+    return models.from_sklearn(_fit(_sklearn(spec, target="probability"), X2, y2, w2))
+
+
+def fit_weight(spec: Mapping[str, Any] | None, X: np.ndarray, count: np.ndarray) -> dict[str, Any] | None:
+    """A count model (Poisson) of how many judged findings or steps a unit holds; None for None."""
+    if spec is None:
+        return None
+    ok = np.isfinite(count)
+    return models.from_sklearn(_fit(_sklearn(spec, target="count"), X[ok], count[ok], np.ones(ok.sum())))
+
+
+def item_scores(weights: np.ndarray, probs: np.ndarray, item: np.ndarray, n_items: int) -> np.ndarray:
+    """Per item, the weighted mean of its units' probabilities (NaN where the weights sum to 0)."""
+    num = np.bincount(item, weights=weights * probs, minlength=n_items)
+    den = np.bincount(item, weights=weights, minlength=n_items)
+    out = np.full(n_items, np.nan)
+    ok = den > 0
+    out[ok] = num[ok] / den[ok]
+    return out
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
+        return float("nan")
+    return float(spearmanr(a[ok], b[ok])[0])
+
+
+def _predict(
+    data: TrainingData, component: str, spec: Mapping[str, Any], rows_mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and probabilities of the masked rows under a component's stored models."""
+    rows = data.rows(component)
+    X = rows.X[rows_mask]
+    model = ComponentModel.from_json(spec)
+    if component == "effectiveness":
+        has = np.ones(len(X), dtype=bool)
+    else:
+        has = X[:, data.names[SIDE[component]].index("n_findings")] > 0
+    return model.predict(X, has)
+
+
+def component_scores(
+    data: TrainingData, component: str, spec: Mapping[str, Any], items: np.ndarray
+) -> np.ndarray:
+    """Per item (NaN outside ``items``, a boolean mask): the component's score under ``spec``."""
+    rows = data.rows(component)
+    mask = items[rows.item]
+    weights, probs = _predict(data, component, spec, mask)
+    if component == "completeness":
+        probs = np.where(data.model_steps[rows.item[mask]] > 0, probs, 0.0)  # empty chain: nothing recalled
+    scores = item_scores(weights, probs, rows.item[mask], data.n_items)
+    scores[~items] = np.nan
+    return scores
+
+
+def inner_folds(data: TrainingData, items: np.ndarray, *, seed: int = 0) -> list[np.ndarray]:
+    """Test masks of the inner folds over ``items``: one per training file, or four random folds."""
+    files = sorted(set(data.file_of[items].tolist()))
+    if len(files) >= 2:
+        return [items & (data.file_of == f) for f in files]
+    order = np.random.default_rng(seed).permutation(np.flatnonzero(items))
+    return [np.isin(np.arange(data.n_items), part) for part in np.array_split(order, 4)]
+
+
+def _fit_spec(data: TrainingData, component: str, train: np.ndarray, w_spec, p_spec) -> dict[str, Any]:  # noqa: ANN001
+    rows = data.rows(component)
+    mask = train[rows.item]
+    count, share = rows.count[component][mask], rows.label[component][mask]
+    return {
+        "weight": fit_weight(w_spec, rows.X[mask], count),
+        "probability": fit_probability(p_spec, rows.X[mask], share, count),
+    }
+
+
+def fit_models(
+    data: TrainingData, component: str, train: np.ndarray, *, select: bool = True
+) -> dict[str, Any]:
+    """A component's models fitted on the ``train`` items, candidates chosen by nested selection.
+
+    With ``select=False`` the first candidate of each list is used (no selection). The result
+    also records each candidate pair's mean inner-fold Spearman (``selection``).
+    """
+    pairs = [(w, p) for w in WEIGHT_CANDIDATES for p in PROBABILITY_CANDIDATES]
+    table = {}
+    if select and len(pairs) > 1:
+        rhos: dict[int, list[float]] = {k: [] for k in range(len(pairs))}
+        for test in inner_folds(data, train):
+            fit_part = train & ~test
+            weights = {
+                i: fit_weight(w, *_weight_inputs(data, component, fit_part))
+                for i, w in enumerate(WEIGHT_CANDIDATES)
+            }
+            probs = {
+                i: fit_probability(p, *_probability_inputs(data, component, fit_part))
+                for i, p in enumerate(PROBABILITY_CANDIDATES)
+            }
+            for k, (w, p) in enumerate(pairs):
+                spec = {
+                    "weight": weights[WEIGHT_CANDIDATES.index(w)],
+                    "probability": probs[PROBABILITY_CANDIDATES.index(p)],
+                }
+                rhos[k].append(spearman(data.paper[component], component_scores(data, component, spec, test)))
+        table = {k: float(np.nanmean(v)) for k, v in rhos.items()}
+        best = max(table, key=lambda k: (table[k], -k))
+    else:
+        best = 0
+    w_spec, p_spec = pairs[best]
+    fitted = _fit_spec(data, component, train, w_spec, p_spec)
+    fitted["chosen"] = {"weight": w_spec, "probability": p_spec}
+    fitted["selection"] = [
+        {"weight": pairs[k][0], "probability": pairs[k][1], "inner_spearman": round(v, 4)}
+        for k, v in table.items()
+    ]
+    return fitted
+
+
+def _weight_inputs(data: TrainingData, component: str, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    rows = data.rows(component)
+    mask = items[rows.item]
+    return rows.X[mask], rows.count[component][mask]
+
+
+def _probability_inputs(
+    data: TrainingData, component: str, items: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = data.rows(component)
+    mask = items[rows.item]
+    return rows.X[mask], rows.label[component][mask], rows.count[component][mask]
+
+
+def fit_params(data: TrainingData, train: np.ndarray, *, select: bool = True) -> dict[str, Any]:
+    """The judge's parameters (without provenance) fitted on the ``train`` items."""
+    return {
+        "format": 1,
+        "features": dict(data.names),
+        "components": {c: fit_models(data, c, train, select=select) for c in COMPONENTS},
+    }
+
+
+def git_commit(cwd: str | Path | None = None) -> str | None:
+    """The checkout's commit (with "+dirty" when it has changes), or None outside a git checkout."""
+    try:
+        run = lambda *args: subprocess.run(  # noqa: E731
+            ["git", *args],
+            cwd=cwd or Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        commit = run("rev-parse", "HEAD")
+        dirty = bool(run("status", "--porcelain", "--", str(Path(__file__).parent)))
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def fit_judge(
+    paths: Sequence[str | Path],
+    *,
+    command: str,
+    embedder: PhraseEmbedder | None = None,
+    progress: Callable[[str], None] | None = None,
+    select: bool = True,
+) -> dict[str, Any]:
+    """The offline judge's parameters fitted on every item of ``paths``, with their provenance."""
+    data = training_data(paths, embedder=embedder, progress=progress)
+    params = fit_params(data, np.ones(data.n_items, dtype=bool), select=select)
+    params["provenance"] = {
+        "command": command,
+        "data": data.files,
+        "date": datetime.date.today().isoformat(),
+        "git_commit": git_commit(),
+        "units": {
+            "reference": int(len(data.reference.item)),
+            "model": int(len(data.model.item)),
+        },
+        "note": "GPT-4o's verdicts (the paper's judge) in the files above; no text of them is stored here",
+    }
+    return params
+
+
+def judged_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The evaluation files under ``paths`` (files, or directories searched for ``*.json`` and
+    ``*.jsonl``, sorted) whose first item carries GPT-4o's verdicts (``gt_key_finding``)."""
+    out = []
+    for path in map(Path, paths):
+        candidates = sorted([*path.glob("*.json"), *path.glob("*.jsonl")]) if path.is_dir() else [path]
+        for candidate in candidates:
+            try:
+                items = read_items(candidate)
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if items and "gt_key_finding" in items[0]:
+                out.append(candidate)
+    return out
+
+
+def write_params(params: Mapping[str, Any], out: str | Path) -> None:
+    """Write the parameters' JSON (compact arrays, one component per block) atomically."""
+    import json
+    import os
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text(json.dumps(params, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(partial, out)

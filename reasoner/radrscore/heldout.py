@@ -1,0 +1,237 @@
+"""Held-apart validation of the offline judge: whole sources held out, nested selection inside.
+
+A *fold* trains on some evaluation files and tests on others (:func:`folds`): each file left out
+in turn; one model's outputs against the other's; single-choice questions against
+multiple-choice and no-options ones. For each fold the judge is refitted on the training files
+only (:func:`reasoner.radrscore.fit.fit_params`, which chooses its models by inner folds of those
+files) and scored on the test files; the Spearman of each component against GPT-4o's, with a
+paired bootstrap interval, is set beside the *in-sample* figure (the judge fitted on every file,
+scored on the same test items). :func:`calibration` sets each model's mean beside GPT-4o's per
+question set and component, and says which model each judge ranks higher. :func:`segmenter`
+measures the learned segmenter (how many findings or steps GPT-4o counts per unit) against the
+rule segmenters on the test files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import pearsonr
+
+from reasoner.radrscore.fit import (
+    SIDE,
+    WEIGHT_CANDIDATES,
+    TrainingData,
+    component_scores,
+    fit_params,
+    fit_weight,
+    spearman,
+)
+from reasoner.radrscore.offline import COMPONENTS, ComponentModel
+from reasoner.radrscore.validation import spearman_interval
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Train on some files, test on others (indices into the training data's files)."""
+
+    name: str
+    kind: str
+    train: frozenset[int]
+    test: frozenset[int]
+
+
+def source(name: str) -> tuple[str, str]:
+    """(model, question set) of an evaluation file named like ChestX-Reasoner's released ones
+    (``chestx_reasoner_openi_single.json``, ``gpt4o_openi_multi_no_option.json``)."""
+    lowered = name.lower()
+    model = "ChestX-Reasoner" if lowered.startswith("chestx_reasoner") else re.split(r"_", lowered)[0]
+    model = {"gpt4o": "GPT-4o"}.get(model, model)
+    if "no_option" in lowered:
+        questions = "no options"
+    elif "multi" in lowered:
+        questions = "multiple choice"
+    elif "single" in lowered:
+        questions = "single choice"
+    else:
+        questions = "other"
+    return model, questions
+
+
+def folds(names: Sequence[str]) -> list[Fold]:
+    """The held-apart folds the files allow: leave one file out, by model, by question type."""
+    out = []
+    everything = frozenset(range(len(names)))
+    for k, name in enumerate(names):
+        out.append(Fold(f"leave out {name}", "file", everything - {k}, frozenset({k})))
+    models = {source(n)[0] for n in names}
+    for model in sorted(models):
+        mine = frozenset(k for k, n in enumerate(names) if source(n)[0] == model)
+        if 0 < len(mine) < len(names):
+            out.append(Fold(f"train {model} -> test others", "model", mine, everything - mine))
+    single = frozenset(k for k, n in enumerate(names) if source(n)[1] == "single choice")
+    if single:
+        for questions in ("multiple choice", "no options"):
+            test = frozenset(k for k, n in enumerate(names) if source(n)[1] == questions)
+            if test:
+                out.append(Fold(f"train single choice -> test {questions}", "questions", single, test))
+    return out
+
+
+def _mask(data: TrainingData, files: frozenset[int]) -> np.ndarray:
+    return np.isin(data.file_of, sorted(files))
+
+
+def _row(paper: np.ndarray, scores: np.ndarray, mask: np.ndarray, interval: bool) -> dict[str, Any]:
+    ok = mask & np.isfinite(paper) & np.isfinite(scores)
+    row: dict[str, Any] = {
+        "n": int(ok.sum()),
+        "spearman": spearman(paper[ok], scores[ok]),
+        "gpt_mean": float(paper[ok].mean()) if ok.any() else float("nan"),
+        "judge_mean": float(scores[ok].mean()) if ok.any() else float("nan"),
+    }
+    if interval and ok.sum() >= 3:
+        row["ci95"] = spearman_interval(paper[ok], scores[ok])
+    return row
+
+
+def all_scores(data: TrainingData, params: Mapping[str, Any], items: np.ndarray) -> dict[str, np.ndarray]:
+    """Per component, per item: the scores the parameters give (NaN outside ``items``)."""
+    return {c: component_scores(data, c, params["components"][c], items) for c in COMPONENTS}
+
+
+def held_apart(
+    data: TrainingData,
+    *,
+    select: bool = True,
+    interval: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Every fold of :func:`folds`: per component, the held-apart and in-sample Spearman.
+
+    Returns ``{"in_sample": {...}, "folds": [...], "held_out_scores": {component: per-item
+    scores from the fold that left the item's file out}, "params": the in-sample parameters}``.
+    """
+    everything = np.ones(data.n_items, dtype=bool)
+    params = fit_params(data, everything, select=select)
+    in_sample = all_scores(data, params, everything)
+    names = [f["name"] for f in data.files]
+    held_out = {c: np.full(data.n_items, np.nan) for c in COMPONENTS}
+    results = []
+    for fold in folds(names):
+        if progress:
+            progress(fold.name)
+        train, test = _mask(data, fold.train), _mask(data, fold.test)
+        fitted = fit_params(data, train, select=select)
+        scores = all_scores(data, fitted, test)
+        if fold.kind == "file":
+            for c in COMPONENTS:
+                held_out[c][test] = scores[c][test]
+        row: dict[str, Any] = {"name": fold.name, "kind": fold.kind, "chosen": {}}
+        for c in COMPONENTS:
+            row[c] = _row(data.paper[c], scores[c], test, interval)
+            row[c]["in_sample"] = spearman(data.paper[c][test], in_sample[c][test])
+            row["chosen"][c] = fitted["components"][c]["chosen"]
+        row["segmenter"] = segmenter(data, fitted, train, test)
+        results.append(row)
+    return {
+        "in_sample": {c: _row(data.paper[c], in_sample[c], everything, interval) for c in COMPONENTS},
+        "in_sample_scores": in_sample,
+        "folds": results,
+        "held_out_scores": held_out,
+        "params": params,
+    }
+
+
+def segmenter(
+    data: TrainingData, params: Mapping[str, Any], train: np.ndarray, test: np.ndarray
+) -> dict[str, Any]:
+    """On the test items: how well per-item unit counts follow GPT-4o's counts, and what the
+    learned weights do to each component's Spearman against uniform weights.
+
+    Per component: ``learned`` (the learned count model, fitted on ``train`` whatever the
+    selection chose), ``steps`` (every step stating a finding counts one; every step for
+    effectiveness) and ``findings`` (the rule extractor's findings per step): Pearson r and mean
+    absolute error of the per-item totals against GPT-4o's; and the component's Spearman with the
+    fold's probability model under learned and under uniform weights.
+    """
+    out = {}
+    learned_spec = next(w for w in WEIGHT_CANDIDATES if w is not None and w.get("kind") == "trees")
+    for c in COMPONENTS:
+        rows = data.rows(c)
+        names = data.names[SIDE[c]]
+        fit_rows = train[rows.item]
+        learned = fit_weight(learned_spec, rows.X[fit_rows], rows.count[c][fit_rows])
+        mask = test[rows.item]
+        X, item = rows.X[mask], rows.item[mask]
+        n_findings = X[:, names.index("n_findings")]
+        truth = np.bincount(item, weights=np.nan_to_num(rows.count[c][mask]), minlength=data.n_items)
+        known = np.bincount(
+            item, weights=np.isfinite(rows.count[c][mask]).astype(float), minlength=data.n_items
+        )
+        candidates = {
+            "learned": ComponentModel.from_json(
+                {"weight": learned, "probability": params["components"][c]["probability"]}
+            ).unit_weights(X, n_findings > 0),
+            "steps": np.ones(len(X)) if c == "effectiveness" else (n_findings > 0).astype(float),
+            "findings": n_findings,
+        }
+        ok = test & (known > 0) & (np.bincount(rows.item[mask], minlength=data.n_items) == known)
+        entry = {}
+        for name, weights in candidates.items():
+            total = np.bincount(item, weights=weights, minlength=data.n_items)
+            entry[name] = {
+                "pearson": _pearson(total[ok], truth[ok]),
+                "mae": float(np.abs(total[ok] - truth[ok]).mean()) if ok.any() else float("nan"),
+                "per_item": float(total[ok].mean()) if ok.any() else float("nan"),
+            }
+        entry["gpt_per_item"] = float(truth[ok].mean()) if ok.any() else float("nan")
+        for name, w_spec in (("spearman_learned", learned), ("spearman_uniform", None)):
+            spec = {"weight": w_spec, "probability": params["components"][c]["probability"]}
+            entry[name] = spearman(data.paper[c], component_scores(data, c, spec, test))
+        out[c] = entry
+    return out
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(pearsonr(a, b)[0])
+
+
+def calibration(data: TrainingData, scores: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
+    """Per (question set, component, model): GPT-4o's mean and the judge's, over the items where
+    both are defined; and per (question set, component) with two models whether the judge ranks
+    them as GPT-4o does (``same_better``)."""
+    names = [f["name"] for f in data.files]
+    sources = [source(n) for n in names]
+    rows = []
+    for questions in sorted({q for _, q in sources}):
+        for c in COMPONENTS:
+            cell = []
+            for model in sorted({m for m, q in sources if q == questions}):
+                files = frozenset(k for k, s in enumerate(sources) if s == (model, questions))
+                mask = _mask(data, files) & np.isfinite(data.paper[c]) & np.isfinite(scores[c])
+                gpt, judge = float(data.paper[c][mask].mean()), float(scores[c][mask].mean())
+                cell.append(
+                    {
+                        "questions": questions,
+                        "component": c,
+                        "model": model,
+                        "n": int(mask.sum()),
+                        "gpt_mean": gpt,
+                        "judge_mean": judge,
+                        "diff": judge - gpt,
+                    }
+                )
+            if len(cell) == 2:
+                gpt_first = cell[0]["gpt_mean"] > cell[1]["gpt_mean"]
+                judge_first = cell[0]["judge_mean"] > cell[1]["judge_mean"]
+                for entry in cell:
+                    entry["same_better"] = gpt_first == judge_first
+            rows.extend(cell)
+    return rows
