@@ -30,8 +30,21 @@ import pytest
 from review_db import store
 from review_db.engine import session_scope
 from tests import factories
+from vocab import Verdict
 
 LEASE = dt.timedelta(minutes=15)
+
+
+def per_verdict(*counts: int) -> list[int]:
+    """Counts given for the first verdicts, in the vocabulary's order (accept, correct, reject);
+    0 for any later kind, so that a new verdict kind leaves these expectations as they are."""
+    return [*counts, *[0] * (len(Verdict) - len(counts))]
+
+
+def pair_table(*rows: Sequence[int]) -> tuple[tuple[int, ...], ...]:
+    """A reviewer pair's verdict x verdict table given for the first verdicts; 0 elsewhere."""
+    return tuple(tuple(per_verdict(*row)) for row in (*rows, *[()] * (len(Verdict) - len(rows))))
+
 
 STEPS_A = (
     "The left costophrenic angle is blunted, a small pleural effusion.",

@@ -20,6 +20,7 @@ from services.dashboards.queries import (
     load_all,
 )
 from services.dashboards.stats import AgreementSummary, PairStat, ReviewerStat
+from vocab import Verdict
 
 UTC = dt.UTC
 
@@ -40,7 +41,8 @@ def test_every_chart_of_an_empty_database_says_no_data_yet() -> None:
 def test_rates_figure_stacks_shares_with_counts() -> None:
     groups = (Group("1", VerdictCounts(3, 1, 0)), Group("added", VerdictCounts(0, 0, 2)))
     fig = figures.rates_figure(groups, title="t", axis="step")
-    assert [t.name for t in fig.data] == ["accept", "correct", "reject"]
+    names = [t.name for t in fig.data]
+    assert names[:3] == ["accept", "correct", "reject"] and names == [v.value for v in Verdict]
     assert list(fig.data[0].x) == ["1", "added"]
     assert list(fig.data[0].y) == [0.75, 0.0]
     assert list(fig.data[2].y) == [0.0, 1.0]

@@ -8,6 +8,7 @@ from review_db.types import utcnow
 from services.dashboards import queries
 from services.dashboards.queries import Group, PairTable, VerdictCounts
 from services.dashboards.rollup import CACHE, snapshot
+from tests.dashboards.conftest import pair_table, per_verdict
 
 
 def _load(db):  # noqa: ANN001, ANN202
@@ -68,11 +69,12 @@ def test_agreement_tables_and_profiles(seeded) -> None:  # noqa: ANN001
     db, _ = seeded
     agreement = _load(db).agreement
     assert agreement.pairs == (
-        PairTable("r1", "r2", ((2, 1, 1), (0, 0, 0), (0, 0, 1))),
-        PairTable("r1", "r3", ((2, 0, 0), (0, 0, 0), (0, 0, 0))),
-        PairTable("r2", "r3", ((1, 0, 0), (0, 0, 0), (1, 0, 0))),
+        PairTable("r1", "r2", pair_table((2, 1, 1), (0, 0, 0), (0, 0, 1))),
+        PairTable("r1", "r3", pair_table((2, 0, 0), (0, 0, 0), (0, 0, 0))),
+        PairTable("r2", "r3", pair_table((1, 0, 0), (0, 0, 0), (1, 0, 0))),
     )
-    assert dict(agreement.profiles) == {(2, 0, 0): 1, (1, 1, 0): 1, (0, 0, 2): 1, (2, 0, 1): 1, (3, 0, 0): 1}
+    profiles = [(2, 0, 0), (1, 1, 0), (0, 0, 2), (2, 0, 1), (3, 0, 0)]
+    assert dict(agreement.profiles) == {tuple(per_verdict(*p)): 1 for p in profiles}
 
 
 def test_model_points_read_metrics_and_promotion_decisions(seeded) -> None:  # noqa: ANN001

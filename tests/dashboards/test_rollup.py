@@ -14,7 +14,7 @@ from review_db.types import Verdict, utcnow
 from services.dashboards import rollup
 from services.dashboards.rollup import Rollup, RollupCache, fold, snapshot
 from tests import factories
-from tests.dashboards.conftest import LEASE, _review
+from tests.dashboards.conftest import LEASE, _review, per_verdict
 
 
 def _plain(state: Rollup) -> dict:
@@ -67,23 +67,20 @@ def test_folding_new_verdicts_equals_a_rebuild(seeded) -> None:  # noqa: ANN001
         after = fold(s, before)
     assert _plain(before) == frozen  # the given rollup is left as it was (readers may hold it)
     assert _plain(after) == _plain(_rebuilt(db.factory))
-    assert after.rows == 19 and after.breakdown[(1, "single_choice", ids.versions["v1"], "imported")] == [
-        1,
-        0,
-        2,
-    ]
+    key = (1, "single_choice", ids.versions["v1"], "imported")
+    assert after.rows == 19 and after.breakdown[key] == per_verdict(1, 0, 2)
 
 
 def test_deleted_verdicts_trigger_a_rebuild(seeded) -> None:  # noqa: ANN001
     db, ids = seeded
     with snapshot(db.factory) as s:
         state = fold(s, None)
-    assert state.regions["(none named)"] == [5, 1, 0]
+    assert state.regions["(none named)"] == per_verdict(5, 1, 0)
     with db.factory() as s, s.begin():  # as when an added step is removed and its verdicts cascade
         s.execute(delete(StepVerdict).where(StepVerdict.step_id == ids.steps["C"][-1]))
     with snapshot(db.factory) as s:
         state = fold(s, state)
-    assert state.rows == 14 and state.regions["(none named)"] == [4, 1, 0]
+    assert state.rows == 14 and state.regions["(none named)"] == per_verdict(4, 1, 0)
     assert _plain(state) == _plain(_rebuilt(db.factory))
 
 
@@ -118,7 +115,7 @@ def test_a_verdict_committed_late_below_the_watermark_is_folded(sqlite_db) -> No
     with snapshot(sqlite_db.factory) as s:
         state = fold(s, state)
     assert (state.rows, state.gaps) == (4, {})
-    assert state.breakdown[(0, "single_choice", None, "imported")] == [0, 0, 1]
+    assert state.breakdown[(0, "single_choice", None, "imported")] == per_verdict(0, 0, 1)
     assert _plain(state) == _plain(_rebuilt(sqlite_db.factory))
 
 
