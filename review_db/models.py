@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Enum,
     Float,
     ForeignKey,
@@ -43,6 +44,7 @@ from review_db.types import (
     Verdict,
     utcnow,
 )
+from vocab.imports import ImportKind, ImportStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -107,6 +109,21 @@ class LoginSession(Base):
     revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class LoginFailure(Base):
+    """One failed login, by the name typed and the client address: the throttle's memory, in the
+    database so that every app replica counts the same failures. Old rows are pruned as new
+    ones come; a success clears its (name, address)."""
+
+    __tablename__ = "login_failures"
+    __audit__ = False  # a flood of guesses must not flood the append-only audit log
+    __table_args__ = (Index("ix_login_failures_key", "username", "address", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(128))  # as typed (normalised), maybe no account
+    address: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Study(Base):
@@ -336,3 +353,108 @@ class TrainingRun(Versioned, Base):
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
     heartbeat_at: Mapped[dt.datetime | None]
+
+
+class ReaderStudy(Base):
+    """A reader study: the same readers read the same cases under several arms (docs/READER_STUDIES.md).
+
+    ``design`` freezes what the study was created with (arms, cases with the chain shown and the
+    truth, readers, periods, the randomization's method and seed), so results never shift when a
+    case or its reviews change later; the randomization itself is the assignment rows.
+    """
+
+    __tablename__ = "reader_studies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    washout_days: Mapped[int] = mapped_column(Integer)
+    design: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReaderAssignment(Base):
+    """One read to do: a reader, a case (and the chain shown), a period, its place, the arm.
+
+    ``served_at`` is set once, when the read is first shown: the read's time runs from it.
+    """
+
+    __tablename__ = "reader_study_assignments"
+    __table_args__ = (
+        UniqueConstraint("study_id", "reader_id", "case_id", "period"),
+        UniqueConstraint("study_id", "reader_id", "period", "sequence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("reader_studies.id", ondelete="RESTRICT"))
+    reader_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"), index=True)
+    chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id", ondelete="RESTRICT"))
+    period: Mapped[int] = mapped_column(Integer)  # 0-based
+    sequence: Mapped[int] = mapped_column(Integer)  # 0-based place in the reader's period
+    arm: Mapped[str] = mapped_column(String(64))  # the arm's key in the study's design
+    served_at: Mapped[dt.datetime | None]
+
+
+class ReaderRead(Base):
+    """A reader's read of an assignment. Append-only: triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "reader_study_reads"
+    __table_args__ = (CheckConstraint("confidence BETWEEN 1 AND 5", name="confidence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("reader_study_assignments.id", ondelete="RESTRICT"), unique=True
+    )
+    answer: Mapped[str] = mapped_column(Text)  # normal form: "C", "A,C"
+    confidence: Mapped[int] = mapped_column(Integer)  # 1 (guessing) .. 5 (certain)
+    time_s: Mapped[float] = mapped_column(Float)  # server-measured: served_at -> submitted_at
+    step_marks: Mapped[dict[str, Any]] = mapped_column(default=dict)  # step id -> helpful | wrong
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ImportRun(Base):
+    """One import of images (``chestx import images|dicomweb``, or one association of a sender to
+    ``chestx receive``): what it read from, how it stands, and what became of its items.
+
+    No PHI: ``source`` is a URL without credentials or query, or AE titles; ``problems`` names items
+    by position or keyed pseudonym, never by file name or DICOM UID, with the reason in words.
+    """
+
+    __tablename__ = "imports"
+    # Counters move with every item: the start and the end are audited, not each tick.
+    __audit_ignore__ = frozenset(
+        {"total", "imported", "recognised", "skipped", "rejected", "problems", "updated_at"}
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ImportKind] = mapped_column(_enum(ImportKind, "import_kind"))
+    source: Mapped[str] = mapped_column(String(512))
+    status: Mapped[ImportStatus] = mapped_column(
+        _enum(ImportStatus, "import_status"), default=ImportStatus.running, index=True
+    )
+    actor: Mapped[str] = mapped_column(String(128))
+    total: Mapped[int | None] = mapped_column(Integer)  # None until known (a receiver never knows)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    recognised: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[list[Any]] = mapped_column(default=list)  # [outcome, item, reason], the first 200
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+
+class ImportedInstance(Base):
+    """A DICOM instance already imported, by a keyed hash of its SOP Instance UID: a re-run of a
+    DICOMweb import skips it without retrieving it again."""
+
+    __tablename__ = "import_instances"
+    __audit__ = False  # the study it became is audited
+
+    instance_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # HMAC of the SOP UID
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
