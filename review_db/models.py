@@ -370,7 +370,7 @@ class ReaderStudy(Base):
     seed: Mapped[int] = mapped_column(Integer)
     washout_days: Mapped[int] = mapped_column(Integer)
     design: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: from the command line
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -47,7 +47,7 @@ def upgrade() -> None:
         sa.Column("seed", sa.Integer(), nullable=False),
         sa.Column("washout_days", sa.Integer(), nullable=False),
         sa.Column("design", sa.JSON(), nullable=False),
-        sa.Column("created_by", sa.Integer(), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["created_by"], ["users.id"], name=op.f("fk_reader_studies_created_by_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reader_studies")),

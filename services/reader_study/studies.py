@@ -174,9 +174,10 @@ def create_study(
     arms: Sequence[Arm],
     washout_days: int,
     seed: int,
-    created_by: int,
+    created_by: int | None,
 ) -> ReaderStudy:
-    """Create a study with its design and randomized assignments (see the module docstring)."""
+    """Create a study with its design and randomized assignments (see the module docstring);
+    ``created_by``: the admin's user id (None from the command line)."""
     name = _check_settings(name, washout_days, seed)
     arms = check_arms(arms)
     if session.scalar(select(ReaderStudy.id).where(ReaderStudy.name == name)) is not None:
@@ -210,6 +211,16 @@ def create_study(
     )  # fmt: skip
     session.flush()
     return study
+
+
+def describe(study: ReaderStudy) -> str:
+    """'study 3 "Pilot": 2 readers, 6 cases, 3 periods (No AI, Answer only, ...), washout 14 days'."""
+    d = study.design
+    arms = ", ".join(a["label"] for a in d["arms"])
+    return (
+        f'study {study.id} "{study.name}": {len(d["readers"])} readers, {len(d["cases"])} cases, '
+        f"{d['periods']} periods ({arms}), washout {study.washout_days} days"
+    )
 
 
 def get_study(*, session: Session, study_id: int) -> ReaderStudy:
