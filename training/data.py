@@ -1,96 +1,29 @@
-"""Training data: snapshots of the verified data (exports) and the rows each trainer reads.
+"""Training data: the rows each trainer reads from an export folder.
 
-Contract: the loop never reads review tables itself. It asks :func:`snapshot` for an export of
-the verified chains (``exports.build_export``: de-identified, split by patient, the test
-split marked held out in the manifest) and trains on what that folder holds. :func:`read_rows`
-reads one split of an export folder; it refuses the test split unless ``purpose="evaluation"``,
-so no trainer can take a gradient step on held-out cases by mistake.
+Contract: the loop never reads review tables itself. It trains on an export of the verified
+chains (:func:`training.snapshot.snapshot`) and reads it here: :func:`read_rows` reads one split
+of an export folder; it refuses the test split unless ``purpose="evaluation"``, so no trainer can
+take a gradient step on held-out cases by mistake.
 
 Rows keep TRL's formats (see :mod:`exports.rows`): SFT rows have ``images`` (absolute
 paths, or ``{"bytes", "path"}`` for Parquet exports) and ``messages``; PRM rows have ``prompt``,
 ``completions`` and ``labels``. A text PRM compares steps with the case's report, which exports
-leave out by default; :func:`attach_reports` adds it back from the database for the loop's own
-(never distributed) use.
+leave out by default; :func:`attach_reports` adds it back (from the database, by
+:mod:`training.stages`) for the loop's own, never distributed, use.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reasoner.parsing import parse_output
 from review_db.errors import ValidationError
 
 MANIFEST = "manifest.json"
 TRAINABLE_PURPOSES = ("training", "validation")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The exports one loop run trains and evaluates on."""
-
-    root: Path
-    dirs: dict[str, Path]  # kind -> export folder
-    hashes: dict[str, str]  # kind -> that export's snapshot hash
-    rows: dict[str, dict[str, int]]  # kind -> split -> rows
-
-    @property
-    def snapshot_hash(self) -> str:
-        """One hash over the component exports (what ``training_runs.snapshot_hash`` stores)."""
-        joined = "\n".join(f"{k}:{v}" for k, v in sorted(self.hashes.items()))
-        return hashlib.sha256(joined.encode()).hexdigest()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "root": str(self.root),
-            "dirs": {k: str(v) for k, v in self.dirs.items()},
-            "hashes": self.hashes,
-            "rows": self.rows,
-            "snapshot_hash": self.snapshot_hash,
-        }
-
-
-def snapshot(
-    *,
-    session_factory: Any,
-    settings: Any,
-    out_dir: Path,
-    kinds: Sequence[str] = ("sft", "prm"),
-    split_seed: int = 0,
-    validation_share: float = 0.1,
-    test_share: float = 0.2,
-    fmt: str = "jsonl",
-    include_demo: bool = False,
-) -> Snapshot:
-    """Export ``kinds`` of the verified data into ``out_dir/<kind>`` (atomic, see the export).
-
-    The split seed and shares must stay the same across runs, so that a patient once in test
-    stays in test; the loop config holds them. Demo cases are left out unless ``include_demo``.
-    Raises :class:`~exports.EmptySelection` when there is nothing to export.
-    """
-    from exports import ExportFilter, build_export
-
-    dirs, hashes, rows = {}, {}, {}
-    for kind in kinds:
-        result = build_export(
-            session_factory=session_factory,
-            kind=kind,
-            out_dir=Path(out_dir) / kind,
-            key=settings.key_bytes(),
-            image_root=settings.image_dir,
-            fmt=fmt,
-            split_seed=split_seed,
-            validation_share=validation_share,
-            test_share=test_share,
-            images="png" if kind == "sft" else "none",
-            filters=ExportFilter(include_demo=include_demo),
-            command=f"chestx loop (snapshot {kind})",
-        )
-        dirs[kind], hashes[kind], rows[kind] = result.out_dir, result.snapshot_hash, dict(result.rows)
-    return Snapshot(Path(out_dir), dirs, hashes, rows)
 
 
 def manifest(export_dir: Path | str) -> dict[str, Any]:
@@ -123,6 +56,18 @@ def read_rows(export_dir: Path | str, split: str, *, purpose: str = "training") 
         path = export_dir / rel
         rows.extend(_resolve_images(row, path.parent) for row in _read_file(path))
     return rows
+
+
+def prm_splits(export_dir: Path | str, *, train_split: str, eval_split: str | None) -> dict[str, list]:
+    """A PRM's rows by split: ``train``, ``validation`` (with an ``eval_split``) and ``test``.
+
+    The test split is read for a held-out AUROC only: no gradient step, no model selection.
+    """
+    splits = {"train": read_rows(export_dir, train_split, purpose="training")}
+    if eval_split:
+        splits["validation"] = read_rows(export_dir, eval_split, purpose="validation")
+    splits["test"] = read_rows(export_dir, "test", purpose="evaluation")
+    return splits
 
 
 def _read_file(path: Path) -> Iterable[dict[str, Any]]:
@@ -189,22 +134,8 @@ def attach_reports(rows: Iterable[dict[str, Any]], reports: Mapping[int, str | N
     return out
 
 
-def reports_for(*, session: Any, case_ids: Iterable[int]) -> dict[int, str | None]:
-    """The report text of each case (None where the case has none)."""
-    from sqlalchemy import select
-
-    from review_db.models import Case
-
-    ids = sorted({int(c) for c in case_ids})
-    if not ids:
-        return {}
-    return dict(session.execute(select(Case.id, Case.report).where(Case.id.in_(ids))).all())
-
-
 def answer_of(text: str) -> str | None:
     """The normalised answer inside ``<answer>...</answer>`` of an assistant message, or None."""
-    from reasoner.parsing import parse_output
-
     return parse_output(text).answer
 
 

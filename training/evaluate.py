@@ -1,4 +1,4 @@
-"""Evaluation of model versions on held-out verified cases, and the promotion gate.
+"""Evaluation of model versions on held-out verified cases.
 
 Contract: :func:`evaluate_version` generates a chain for every held-out case (the test split of
 an SFT export: prompt, image(s), verified chain) with one model version and returns metrics:
@@ -11,19 +11,24 @@ an SFT export: prompt, image(s), verified chain) with one model version and retu
   smooth held-out metric that needs no parsing; lower is better);
 - ``malformed_rate``: outputs the parser flags as not ``<think>...</think><answer>...</answer>``.
 
-:func:`decide` is the gate: the candidate is promoted only if its ``metric`` beats the current
-version's by at least ``margin`` ("composite" = mean of accuracy and RadRScore mean where defined,
-"accuracy", "radrscore", or "nll", where lower is better and the margin is in nats). A candidate
-with no value for the metric never wins. See docs/TRAINING.md for the choice of metric.
+The promotion gate that reads these metrics is :mod:`training.gate`.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-METRICS = ("composite", "accuracy", "radrscore", "nll")
+from PIL import Image
+
+from reasoner.parsing import parse_output
+from reasoner.radrscore.offline import OfflineJudge
+from reasoner.radrscore.score import sample_score
+from reasoner.radrscore.types import Sample
+from training.data import answer_of, split_messages
+from training.modeling import load_processor, load_vlm
 
 
 @dataclass
@@ -46,21 +51,7 @@ class EvalConfig:
     nll: bool = field(default=True, metadata={"help": "Compute the verified chain's held-out NLL."})
 
 
-@dataclass(frozen=True)
-class Decision:
-    promote: bool
-    metric: str
-    candidate: float | None
-    current: float | None
-    margin: float
-    reason: str
-
-
 def _images(row: Mapping[str, Any]) -> list[Any]:
-    import io
-
-    from PIL import Image
-
     out = []
     for img in row.get("images") or []:
         out.append(Image.open(io.BytesIO(img["bytes"])) if isinstance(img, dict) else Image.open(img))
@@ -77,9 +68,7 @@ def _inputs(
 def _generate_and_nll(
     model: Any, processor: Any, row: Mapping[str, Any], config: EvalConfig
 ) -> tuple[str, float, int]:
-    import torch
-
-    from training.data import split_messages
+    import torch  # here, not at the top: the worker imports this module for every kind of run
 
     prompt, chain = split_messages(row["messages"])
     images = _images(row)
@@ -104,9 +93,7 @@ def evaluate_version(
     *, base_model: str, adapter_path: str | None, rows: Sequence[Mapping[str, Any]], config: EvalConfig
 ) -> dict[str, Any]:
     """Metrics of one model version on held-out rows (see the module docstring)."""
-    import torch
-
-    from training.modeling import load_processor, load_vlm
+    import torch  # here, not at the top: the worker imports this module for every kind of run
 
     rows = list(rows)[: config.max_cases]
     if not rows:
@@ -128,9 +115,6 @@ def score_outputs(
     outputs: Sequence[str], rows: Sequence[Mapping[str, Any]], *, radrscore: bool = True
 ) -> dict[str, Any]:
     """Accuracy, RadRScore and the malformed rate of generated ``outputs`` against ``rows``."""
-    from reasoner.parsing import parse_output
-    from training.data import answer_of, split_messages
-
     parsed = [parse_output(text) for text in outputs]
     references = [split_messages(r["messages"])[1] for r in rows]
     correct = [
@@ -151,14 +135,6 @@ def score_outputs(
 def _radrscore(
     parsed: Sequence[Any], references: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any] | None:
-    try:
-        from reasoner.radrscore.offline import OfflineJudge
-        from reasoner.radrscore.score import sample_score
-        from reasoner.radrscore.types import Sample
-    except ImportError:  # RadRScore not installed: accuracy and NLL still decide
-        return None
-    from reasoner.parsing import parse_output
-
     samples = [
         Sample(
             model_steps=tuple(p.steps),
@@ -176,58 +152,3 @@ def _radrscore(
     defined = [v for v in out.values() if v is not None]
     out["mean"] = sum(defined) / len(defined) if defined else None
     return out
-
-
-def metric_value(metrics: Mapping[str, Any] | None, metric: str) -> float | None:
-    """The gate's number for ``metric`` (higher is better; NLL is negated)."""
-    if not metrics:
-        return None
-    radr = (metrics.get("radrscore") or {}).get("mean")
-    if metric == "accuracy":
-        return metrics.get("accuracy")
-    if metric == "radrscore":
-        return radr
-    if metric == "nll":
-        return None if metrics.get("nll") is None else -float(metrics["nll"])
-    if metric == "composite":
-        parts = [v for v in (metrics.get("accuracy"), radr) if v is not None]
-        return sum(parts) / len(parts) if parts else None
-    raise ValueError(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
-
-
-def decide(
-    candidate: Mapping[str, Any] | None, current: Mapping[str, Any] | None, *, metric: str, margin: float
-) -> Decision:
-    """Promote only when the candidate beats the current version by ``margin`` on ``metric``."""
-    cand, cur = metric_value(candidate, metric), metric_value(current, metric)
-    if not candidate or not candidate.get("n_cases"):
-        return Decision(
-            False,
-            metric,
-            cand,
-            cur,
-            margin,
-            "no held-out verified cases to evaluate on: kept the current model",
-        )
-    if cand is None:
-        return Decision(
-            False, metric, cand, cur, margin, f"the candidate has no {metric} value: kept the current model"
-        )
-    if cur is not None and cand < cur + margin:
-        return Decision(
-            False,
-            metric,
-            cand,
-            cur,
-            margin,
-            f"{metric} {cand:.4f} does not beat the current {cur:.4f} by {margin}: kept the current model",
-        )
-    shown = "none" if cur is None else f"{cur:.4f}"
-    return Decision(
-        True,
-        metric,
-        cand,
-        cur,
-        margin,
-        f"{metric} {cand:.4f} beats the current {shown} by >= {margin}: promoted",
-    )

@@ -19,9 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trl import GRPOConfig
+from datasets import Dataset, Image, List
+from trl import GRPOConfig, GRPOTrainer
 
 from training.arguments import AutoBF16, DataArguments, train_and_save
+from training.data import answer_of, read_rows, split_messages
+from training.images import prepare_images
+from training.modeling import load_policy, load_processor
+from training.prm_loader import load_scorer
+from training.rewards import reward_functions
 from training.sft import ChestXModelConfig
 
 
@@ -62,8 +68,6 @@ def grpo_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     [{"prompt": [user], "images": ["a.png"], "answer": "B", "report": "..."}]
     ```
     """
-    from training.data import answer_of, split_messages
-
     out = []
     for row in rows:
         prompt, chain = split_messages(row["messages"])
@@ -73,6 +77,28 @@ def grpo_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         images = list(row.get("images") or [])
         out.append({"prompt": prompt, "images": images, "answer": answer, "report": row.get("report") or ""})
     return out
+
+
+def _dataset(prompts: list[dict[str, Any]]) -> Dataset:
+    """The prompts as a ``datasets.Dataset`` whose images decode lazily."""
+    if not prompts:
+        raise ValueError("no training row has a verified answer to reward")
+    dataset = Dataset.from_list(prompts)
+    if any(r["images"] for r in prompts):
+        dataset = dataset.cast_column("images", List(Image()))
+    return dataset
+
+
+def _mean_rewards(log_history: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``mean_reward`` (the weighted total) and ``rewards`` (each function's mean) over the logs."""
+    logs = [log for log in log_history if "reward" in log]
+    rewards = {
+        k: sum(log[k] for log in logs) / len(logs)
+        for k in (logs[0] if logs else {})
+        if k.startswith("rewards/") and k.endswith("/mean")
+    }
+    mean = sum(log["reward"] for log in logs) / len(logs) if logs else None
+    return {"mean_reward": mean, "rewards": rewards}
 
 
 def main(
@@ -87,26 +113,12 @@ def main(
 
     ``rows`` overrides reading ``dataset_dir`` (the loop passes rows with reports attached).
     """
-    from datasets import Dataset, Image, List
-    from trl import GRPOTrainer
-
-    from training.data import read_rows
-    from training.images import prepare_images
-    from training.modeling import load_policy, load_processor
-    from training.prm import load_scorer
-    from training.rewards import reward_functions
-
     if rows is None:
         rows = read_rows(data_args.dataset_dir, data_args.train_split, purpose="training")
     processor = load_processor(model_args.model_name_or_path, max_pixels=data_args.max_pixels)
     processor.tokenizer.padding_side = "left"  # generation pads on the left
     rows = prepare_images(rows, processor=processor, cache_dir=Path(training_args.output_dir) / "image-cache")
-    prompts = grpo_rows(rows)[: data_args.max_train_samples]
-    if not prompts:
-        raise ValueError("no training row has a verified answer to reward")
-    dataset = Dataset.from_list(prompts)
-    if any(r["images"] for r in prompts):
-        dataset = dataset.cast_column("images", List(Image()))
+    dataset = _dataset(grpo_rows(rows)[: data_args.max_train_samples])
     scorer = load_scorer(data_args.prm_path) if data_args.prm_path and training_args.process_weight else None
     funcs = reward_functions(scorer=scorer, aggregation=training_args.process_aggregation)
     weights = [training_args.correctness_weight, training_args.format_weight]
@@ -122,17 +134,10 @@ def main(
         callbacks=list(callbacks),
     )
     result, adapter_dir = train_and_save(trainer, training_args, "adapter")
-    logs = [log for log in trainer.state.log_history if "reward" in log]
-    rewards = {
-        k: sum(log[k] for log in logs) / len(logs)
-        for k in (logs[0] if logs else {})
-        if k.startswith("rewards/") and k.endswith("/mean")
-    }
     return {
         "train_loss": float(result.training_loss),
         "steps": int(trainer.state.global_step),
-        "mean_reward": sum(log["reward"] for log in logs) / len(logs) if logs else None,
-        "rewards": rewards,
+        **_mean_rewards(trainer.state.log_history),
         "reward_weights": training_args.reward_weights,
         "process_reward": scorer is not None,
         "adapter_dir": str(adapter_dir),

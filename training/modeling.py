@@ -13,6 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reasoner.processors import load_processor as strict_load
+from training.arguments import resolve_dtype
+
 
 def model_type_of(model_name_or_path: str) -> str:
     """``config.json``'s model_type of a local directory (or the hub id's, through transformers)."""
@@ -28,8 +31,6 @@ def load_processor(
     model_name_or_path: str, *, max_pixels: int | None = None, min_pixels: int | None = None
 ) -> Any:
     """The image+text processor of the model, with the image size bounded (see module docstring)."""
-    from reasoner.processors import load_processor as strict_load
-
     processor = strict_load(model_name_or_path, model_type_of(model_name_or_path))
     bound_image_size(processor, max_pixels=max_pixels, min_pixels=min_pixels)
     tokenizer = processor.tokenizer
@@ -81,8 +82,6 @@ def load_vlm(
     """
     import torch
     from transformers import AutoModelForImageTextToText
-
-    from training.arguments import resolve_dtype
 
     kwargs: dict[str, Any] = {}
     dtype = resolve_dtype(dtype)

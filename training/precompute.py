@@ -34,6 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from training.data import manifest
+from training.images import processor_bounds, target_size
+
 FORMAT = 1
 # Per-token tensors, padded on the right with these values (input_ids: the tokenizer's pad id).
 SEQUENCE_PADS: dict[str, int | None] = {
@@ -90,8 +93,6 @@ def image_digest(image: Any, known: Mapping[str, str]) -> str:
 
 def manifest_digests(export_dir: Path | str) -> dict[str, str]:
     """Absolute path -> sha256 of every file an export's manifest lists (empty when it lists none)."""
-    from training.data import manifest
-
     root = Path(export_dir).resolve()
     files = manifest(root).get("files") or {}
     return {str((root / rel).resolve()): entry["sha256"] for rel, entry in files.items() if "sha256" in entry}
@@ -123,8 +124,6 @@ def _presized(image: Any, processor: Any) -> Any:
     processor's own resize to the size it already has is then a copy) at a third of the cost.
     Anything else is left to the processor.
     """
-    from training.images import processor_bounds, target_size
-
     ip = getattr(processor, "image_processor", None)
     bounds = processor_bounds(processor)
     if (

@@ -8,17 +8,20 @@ the same stepwise-supervision rows (``prompt``, ``completions``, ``labels``):
 - :mod:`training.prm_text`: a small text PRM on all-MiniLM-L6-v2, trainable on a CPU in minutes;
 - :mod:`training.prm_trl`: TRL's ``PRMTrainer`` on a token-classification model (LoRA).
 
-A trained PRM is a folder with ``chestx_prm.json`` naming its kind; :func:`load_scorer` opens
-either. :func:`step_auroc` is the metric both report: the area under the ROC curve for telling
-correct steps (label True) from incorrect ones, on rows the PRM did not train on.
+A trained PRM is a folder with ``chestx_prm.json`` naming its kind
+(:func:`training.prm_loader.load_scorer` opens either). :func:`step_auroc` is the metric both
+report: the area under the ROC curve for telling correct steps (label True) from incorrect ones,
+on rows the PRM did not train on.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from training.step_errors import prm_context
 
 MARKER = "chestx_prm.json"
 
@@ -31,7 +34,7 @@ class StepScorer(Protocol):
 
 
 def write_marker(out_dir: Path, *, kind: str, **info: Any) -> None:
-    """Name the PRM kind of a trained folder (what :func:`load_scorer` reads)."""
+    """Name the PRM kind of a trained folder (what :func:`training.prm_loader.load_scorer` reads)."""
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     (Path(out_dir) / MARKER).write_text(json.dumps({"kind": kind, **info}, indent=2) + "\n", encoding="utf-8")
 
@@ -43,39 +46,9 @@ def read_marker(path: Path | str) -> dict[str, Any]:
         raise FileNotFoundError(f"{path} is not a trained PRM folder (no readable {MARKER})") from None
 
 
-def load_scorer(path: Path | str, *, device: str = "cpu") -> StepScorer:
-    """The trained PRM in ``path``, of whichever kind it is."""
-    kind = read_marker(path)["kind"]
-    if kind == "text":
-        from training.prm_text import TextPRM
-
-        return TextPRM.load(path, device=device)
-    if kind == "trl":
-        from training.prm_trl import TokenPRM
-
-        return TokenPRM.load(path, device=device)
-    raise ValueError(f"unknown PRM kind {kind!r} in {path}")
-
-
-def flatten(rows: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[str], list[int]]:
-    """(contexts, steps, labels) of stepwise rows, one entry per step."""
-    from training.step_errors import prm_context
-
-    contexts, steps, labels = [], [], []
-    for row in rows:
-        context = prm_context(row)
-        for step, label in zip(row["completions"], row["labels"], strict=True):
-            contexts.append(context)
-            steps.append(step)
-            labels.append(int(bool(label)))
-    return contexts, steps, labels
-
-
 def step_auroc(scorer: StepScorer, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Held-out AUROC of ``scorer`` on ``rows`` (plus counts); None when one class is missing."""
-    from sklearn.metrics import roc_auc_score
-
-    from training.step_errors import prm_context
+    from sklearn.metrics import roc_auc_score  # lazy: scikit-learn loads scipy (seconds)
 
     scores, labels = [], []
     for row in rows:
@@ -96,10 +69,3 @@ def held_out_auroc(
         (held[s]["auroc"] for s in ("test", "validation") if s in held and held[s]["auroc"] is not None), None
     )
     return held, auroc
-
-
-def row_context(row: Mapping[str, Any]) -> str:
-    """Alias of :func:`training.step_errors.prm_context` (the text the steps are judged against)."""
-    from training.step_errors import prm_context
-
-    return prm_context(row)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from reasoner.radrscore.extract import extract_findings, same_side, split_sentences
+from reasoner.radrscore.matching import compatible
 from training.step_errors import (
     _FINDING_RE,
     _NEGATION_RES,
@@ -160,16 +162,12 @@ class EvidenceFeaturizer:
         self._findings: dict[str, list] = {}
 
     def _extract(self, text: str) -> list:
-        from reasoner.radrscore.extract import extract_findings
-
         if text not in self._findings:
             self._findings[text] = extract_findings(text)
         return self._findings[text]
 
     def prepare(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> None:
         """Embed every text the features of ``pairs`` will need, in one pass."""
-        from reasoner.radrscore.extract import split_sentences
-
         texts: list[str] = []
         for context, steps in pairs:
             sentences = split_sentences(context) or [context]
@@ -186,8 +184,6 @@ class EvidenceFeaturizer:
         self.encoder.encode(texts)
 
     def features(self, context: str, steps: Sequence[str]) -> np.ndarray:
-        from reasoner.radrscore.extract import split_sentences
-
         self.prepare([(context, steps)])
         sentences = split_sentences(context) or [context]
         evidence = [f for s in sentences for f in self._extract(s)]
@@ -206,9 +202,6 @@ class EvidenceFeaturizer:
 
     def _chain(self, index: int, steps: Sequence[str]) -> list[float]:
         """Strongest contradiction, other-side and agreement similarity with the other steps."""
-        from reasoner.radrscore.extract import same_side
-        from reasoner.radrscore.offline import compatible
-
         others = [f for j, s in enumerate(steps) if j != index for f in self._extract(s)]
         conflict = side = agree = 0.0
         for f in self._extract(steps[index]):
@@ -250,9 +243,6 @@ class EvidenceFeaturizer:
         ]
 
     def _finding_margins(self, step: str, evidence: list) -> list[float]:
-        from reasoner.radrscore.extract import same_side
-        from reasoner.radrscore.offline import compatible
-
         rows = []
         for f in self._extract(step):
             sims = self._similarities(f, evidence)
@@ -281,9 +271,6 @@ class EvidenceFeaturizer:
         return [*arr.max(0), float(arr[:, 3].min())]
 
     def _finding_counts(self, step: str, evidence: list) -> list[float]:
-        from reasoner.radrscore.extract import same_side
-        from reasoner.radrscore.offline import compatible
-
         found = self._extract(step)
         supported = conflicts = side_conflicts = unsupported = unmatched_negative = 0
         for f in found:

@@ -28,9 +28,10 @@ import numpy as np
 from transformers import TrainingArguments
 
 from training.arguments import DataArguments
-from training.prm import StepScorer, held_out_auroc, write_marker
+from training.data import prm_splits
+from training.prm import StepScorer, held_out_auroc, read_marker, write_marker
 from training.prm_features import FEATURES, Encoder, EvidenceFeaturizer
-from training.step_errors import prm_context
+from training.step_errors import prm_context, step_error_rows
 
 
 @dataclass
@@ -83,8 +84,6 @@ class TextPRM(StepScorer):
 
     @classmethod
     def load(cls, path: Path | str, *, device: str = "cpu") -> TextPRM:
-        from training.prm import read_marker
-
         head = json.loads((Path(path) / "head.json").read_text(encoding="utf-8"))
         if head["features"] != list(FEATURES):
             raise ValueError(f"{path} was trained with other features; retrain it")
@@ -143,8 +142,6 @@ def cross_validated_auroc(
 
     from sklearn.metrics import roc_auc_score
 
-    from training.step_errors import step_error_rows
-
     featurizer = featurizer or EvidenceFeaturizer(Encoder())
     shuffled = [dict(x, group=f"item-{i}") for i, x in enumerate(items)]
     random.Random(seed).shuffle(shuffled)
@@ -187,12 +184,9 @@ def main(
     """
     sinks = [cb.sink for cb in callbacks if hasattr(cb, "sink")]
     if rows is None:
-        from training.data import read_rows
-
-        rows = {"train": read_rows(data_args.dataset_dir, data_args.train_split, purpose="training")}
-        if data_args.eval_split:
-            rows["validation"] = read_rows(data_args.dataset_dir, data_args.eval_split, purpose="validation")
-        rows["test"] = read_rows(data_args.dataset_dir, "test", purpose="evaluation")
+        rows = prm_splits(
+            data_args.dataset_dir, train_split=data_args.train_split, eval_split=data_args.eval_split
+        )
     train = list(rows["train"])[: data_args.max_train_samples]
     featurizer = EvidenceFeaturizer(
         Encoder(training_args.encoder_path, device="cpu" if training_args.use_cpu else None)

@@ -23,11 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trl import ModelConfig
+from datasets import Dataset
+from transformers import AutoModelForTokenClassification, AutoTokenizer
+from trl import ModelConfig, get_peft_config
 from trl.experimental.prm import PRMConfig, PRMTrainer
 
 from training.arguments import AutoBF16, DataArguments, train_and_save
-from training.prm import StepScorer, held_out_auroc, write_marker
+from training.data import prm_splits
+from training.prm import StepScorer, held_out_auroc, read_marker, write_marker
 from training.step_errors import prm_context
 
 
@@ -94,9 +97,6 @@ class TokenPRM(StepScorer):
     @classmethod
     def load(cls, path: Path | str, *, device: str = "cpu") -> TokenPRM:
         from peft import PeftModel
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-        from training.prm import read_marker
 
         info = read_marker(path)
         tokenizer = AutoTokenizer.from_pretrained(str(path))
@@ -122,6 +122,17 @@ class TokenPRM(StepScorer):
         return scores + [scores[-1] if scores else 0.5] * (len(steps) - len(scores))
 
 
+def _model_and_tokenizer(name_or_path: str) -> tuple[Any, Any]:
+    """The 2-label token classifier to train and its tokenizer, both with a padding token."""
+    tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForTokenClassification.from_pretrained(name_or_path, num_labels=2)
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
 def main(
     data_args: DataArguments,
     training_args: ChestXPRMConfig,
@@ -134,24 +145,12 @@ def main(
 
     ``rows`` ({"train", "validation", "test"}) overrides reading ``dataset_dir``.
     """
-    from datasets import Dataset
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
-    from trl import get_peft_config
-
     if rows is None:
-        from training.data import read_rows
-
-        rows = {"train": read_rows(data_args.dataset_dir, data_args.train_split, purpose="training")}
-        if data_args.eval_split:
-            rows["validation"] = read_rows(data_args.dataset_dir, data_args.eval_split, purpose="validation")
-        rows["test"] = read_rows(data_args.dataset_dir, "test", purpose="evaluation")
+        rows = prm_splits(
+            data_args.dataset_dir, train_split=data_args.train_split, eval_split=data_args.eval_split
+        )
     train = Dataset.from_list(trainer_rows(rows["train"])[: data_args.max_train_samples])
-    tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForTokenClassification.from_pretrained(model_args.model_name_or_path, num_labels=2)
-    if model.config.pad_token_id is None:
-        model.config.pad_token_id = tokenizer.pad_token_id
+    model, tokenizer = _model_and_tokenizer(model_args.model_name_or_path)
     trainer = PRMTrainer(
         model=model,
         args=training_args,

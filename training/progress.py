@@ -7,8 +7,7 @@ the last step), so a fast loop does not turn into a database write per step. Onl
 process of a distributed run reports. ``loss_history`` is the run's loss curve as ``[[step,
 loss], ...]`` (what ``services.dashboards.metrics.loss_curve`` reads), bounded by
 :class:`LossHistory`: at most ``max_points`` points, evenly spaced over the whole run, plus the
-latest one. :class:`Heartbeat` keeps a run's heartbeat fresh from a thread while a
-stage does work that has no steps (loading a model, exporting, evaluating).
+latest one. (A stage's heartbeat between steps is :class:`training.worker.Heartbeat`'s.)
 
 ETA is the mean time per step so far times the steps left: honest for the steady state of a
 training run, which is what people watch.
@@ -17,7 +16,6 @@ training run, which is what people watch.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -128,28 +126,3 @@ class ProgressCallback(_trainer_callback_base()):  # type: ignore[misc]
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._report(state, force=True)
-
-
-class Heartbeat:
-    """Calls ``beat()`` every ``interval_s`` seconds from a daemon thread until closed."""
-
-    def __init__(self, beat: Callable[[], None], *, interval_s: float = 15.0) -> None:
-        self._beat = beat
-        self._interval = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="chestx-heartbeat", daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._beat()
-            except Exception:  # noqa: BLE001 - a missed beat must never kill the training
-                continue
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self._interval + 5)

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from reasoner.parsing import parse_output
+from training.data import prompt_text
 from training.prm import StepScorer
 
 
@@ -42,8 +44,6 @@ def correctness_reward(
     prompts: Sequence[Any], completions: Sequence[Any], answer: Sequence[str | None], **_: Any
 ) -> list[float]:
     """1 for the verified answer; for several letters the Jaccard overlap; 0 when unparsable."""
-    from reasoner.parsing import parse_output
-
     out = []
     for completion, reference in zip(completions, answer, strict=True):
         got, want = _letters(parse_output(completion_text(completion)).answer), _letters(reference)
@@ -53,8 +53,6 @@ def correctness_reward(
 
 def format_reward(prompts: Sequence[Any], completions: Sequence[Any], **_: Any) -> list[float]:
     """1 for ``<think> steps </think><answer> X </answer>``; 0.5 when readable but flagged; else 0."""
-    from reasoner.parsing import parse_output
-
     out = []
     for completion in completions:
         parsed = parse_output(completion_text(completion))
@@ -88,9 +86,6 @@ class ProcessReward:
         report: Sequence[str | None] | None = None,
         **_: Any,
     ) -> list[float]:
-        from reasoner.parsing import parse_output
-        from training.data import prompt_text
-
         reports = list(report) if report is not None else [None] * len(completions)
         out = []
         for prompt, completion, rep in zip(prompts, completions, reports, strict=True):

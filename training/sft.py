@@ -21,9 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trl import ModelConfig, SFTConfig
+from trl import ModelConfig, SFTConfig, SFTTrainer
 
+from reasoner.processors import QWEN_FAMILIES
+from review_db.errors import ValidationError
 from training.arguments import AUTO, AutoBF16, DataArguments, train_and_save
+from training.data import prompt_completion, read_rows, sft_dataset
+from training.images import prepare_images
+from training.modeling import load_policy, load_processor
+from training.precompute import PaddingCollator, manifest_digests, precompute
 
 
 @dataclass
@@ -105,10 +111,6 @@ def main(
     callbacks: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Train; return metrics (losses, steps, samples/s, ``adapter_dir``)."""
-    from trl import SFTTrainer
-
-    from training.modeling import load_policy, load_processor
-
     processor = load_processor(
         model_args.model_name_or_path, max_pixels=data_args.max_pixels, min_pixels=data_args.min_pixels
     )
@@ -143,15 +145,11 @@ def _datasets(
     data_args: SFTDataArguments, training_args: ChestXSFTConfig, processor: Any, model: Any
 ) -> tuple[Any, Any, Any, dict[str, Any]]:
     """(train, eval or None, data collator or None for TRL's, stats) as the trainer will read them."""
-    from training.data import prompt_completion, read_rows, sft_dataset
-
     train_rows = read_rows(data_args.dataset_dir, data_args.train_split, purpose="training")
     eval_rows = []
     if data_args.eval_split and training_args.eval_strategy != "no":
         eval_rows = read_rows(data_args.dataset_dir, data_args.eval_split, purpose="validation")
     if not data_args.precompute:
-        from training.images import prepare_images
-
         cache = Path(training_args.output_dir) / "image-cache"
         train = sft_dataset(
             prepare_images(train_rows, processor=processor, cache_dir=cache),
@@ -163,10 +161,6 @@ def _datasets(
             else None
         )
         return train, evaluation, None, {"precomputed": False}
-
-    from reasoner.processors import QWEN_FAMILIES
-    from review_db.errors import ValidationError
-    from training.precompute import PaddingCollator, manifest_digests, precompute
 
     # TRL keeps these datasets as they are: no preparation, no column removal (their one column is
     # the cache path the transform reads; the items are already the model's inputs).

@@ -1,162 +1,147 @@
 """The training worker: executes one recorded run, in its own process.
 
-    python -m training.worker RUN_ID --database-url URL --home DIR
+    python -m training.worker RUN_ID --config run-<id>/worker-config.json
     accelerate launch --config_file training/configs/accelerate_zero2.yaml -m training.worker RUN_ID ...
 
 Contract: :func:`execute` reads the run (kind and config) from ``training_runs``, marks it
-running, runs its stage (:mod:`training.stages`, or :func:`training.loop.run_loop` for a loop),
-and marks it succeeded with its metrics, or failed (cancelled on SIGTERM / Ctrl-C) with the
-error and the traceback; the log is the process's output, which the spawner sends to
-``run-<id>/worker.log``. What a stage writes to the registry happens in the same transaction as
-its success, so a crash leaves either both or neither. Under ``accelerate launch`` every rank
-trains, and only the main process touches the database.
+running, runs the stage of its kind (:data:`RUNS`: :mod:`training.stages`, and
+:func:`training.loop_run.run_loop` for a loop), and marks it succeeded with its metrics, or failed
+(cancelled on SIGTERM / Ctrl-C) with the error and the traceback; the log is the process's
+output, which the spawner sends to ``run-<id>/worker.log``. What a stage writes to the registry
+happens in the same transaction as its success, so a crash leaves either both or neither. Under
+``accelerate launch`` every rank trains, and only the main process touches the database.
 
-Fault injection (tests, drills): a run config ``{"fault": {"after_step": N, "mode": "raise" |
-"kill"}}`` makes the training stop after optimiser step N, by an exception (the worker records
-the failure) or by ``os._exit`` (as if the OOM killer struck: whoever waits records it).
+The process gets its :class:`~training.context.WorkerConfig` from the file ``--config`` names
+(written by :func:`training.launch.spawn`, readable by its user only), never from the
+application's settings: this package does not import the application.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
+import threading
 import traceback
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from review_db.engine import session_factory, session_scope
 from review_db.models import TrainingRun
 from review_db.types import RunStatus
 from training import runs
-from training.launch import run_dir
+from training.context import RunContext, Stage, StageResult, WorkerConfig
+from training.loop_run import run_loop
+from training.stages import STAGES
+
+# What a worker runs, by run kind. A loop runs its stages as child runs, by the same table.
+RUNS: Mapping[str, Stage] = {**STAGES, "loop": run_loop}
 
 
-class InjectedFault(RuntimeError):
-    """Raised by fault injection ("mode": "raise")."""
+class Heartbeat:
+    """Calls ``beat()`` every ``interval_s`` seconds from a daemon thread until closed, so a stage
+    that has no steps to report (loading a model, exporting, evaluating) still looks alive."""
 
+    def __init__(self, beat: Callable[[], None], *, interval_s: float = 15.0) -> None:
+        self._beat = beat
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chestx-heartbeat", daemon=True)
 
-@dataclass
-class StageResult:
-    """What a stage hands back: metrics, its output folder, and registry writes to commit with success."""
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._beat()
+            except Exception:  # noqa: BLE001 - a missed beat must never kill the training
+                continue
 
-    metrics: dict[str, Any]
-    checkpoint: str | None = None
-    snapshot_hash: str | None = None
-    finalize: Callable[[Any], dict[str, Any]] | None = None  # session -> extra metrics
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
 
-
-@dataclass
-class RunContext:
-    """A run as its stage sees it: config, folders, database access and progress reporting."""
-
-    run_id: int
-    kind: str
-    config: dict[str, Any]
-    settings: Any
-    factory: Any
-    out_dir: Path
-    main_process: bool = True
-    base_model_version_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def actor(self) -> str:
-        return f"system:training:run-{self.run_id}"
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
-        with session_scope(self.factory, actor=self.actor) as session:
-            yield session
-
-    def report(self, progress: dict[str, Any]) -> None:
-        if self.main_process:
-            runs.write_progress(self.factory, self.run_id, progress)
-
-    def callbacks(self, stage: str) -> list[Any]:
-        """The trainer callbacks of a stage: progress to the database, and fault injection."""
-        # Here, not at the top: it subclasses transformers' TrainerCallback (seconds to import),
-        # and the web app imports this module to start the loop without training anything.
-        from training.progress import ProgressCallback
-
-        return [ProgressCallback(self.report, stage=stage, on_step=self._fault_hook())]
-
-    def _fault_hook(self) -> Callable[[int], None] | None:
-        fault = self.config.get("fault") or {}
-        if not fault.get("after_step"):
-            return None
-        after, mode = int(fault["after_step"]), fault.get("mode", "raise")
-
-        def hook(step: int) -> None:
-            if step < after:
-                return
-            if mode == "kill":
-                os._exit(137)  # no handler runs, no status is written: a hard crash
-            raise InjectedFault(f"fault injected after step {step}")
-
-        return hook
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._interval + 5)
 
 
 def _is_main_process() -> bool:
     # torchrun / accelerate set RANK; without it this is the only process.
-    from accelerate import PartialState
+    from accelerate import PartialState  # lazy: imports torch
 
     return PartialState().is_main_process
 
 
-def _stage(kind: str) -> Callable[[RunContext], StageResult]:
-    from training import stages
-
-    if kind == "loop":
-        from training.loop import run_loop
-
-        return run_loop
-    return stages.STAGES[kind]
-
-
-def execute(
-    run_id: int, *, settings: Any, factory: Any | None = None, main_process: bool | None = None
-) -> int:
-    """Run the recorded run ``run_id``; 0 on success, 1 on failure (recorded either way)."""
-    from training.progress import Heartbeat  # see RunContext.callbacks
-
-    factory = factory or session_factory(settings)
-    main_process = _is_main_process() if main_process is None else main_process
-    out_dir = run_dir(settings, run_id)
+def _begin(
+    run_id: int,
+    *,
+    worker: WorkerConfig,
+    factory: sessionmaker[Session],
+    main_process: bool,
+    stages: Mapping[str, Stage],
+) -> RunContext:
+    """Mark the run running (main process) and build its context."""
+    out_dir = worker.run_dir(run_id)
     with session_scope(factory, actor=f"system:training:run-{run_id}") as session:
         run = session.get(TrainingRun, run_id)
         if run is None:
             raise SystemExit(f"no training run {run_id}")
         if main_process:
             runs.mark_running(
-                session=session, run_id=run_id, log_path=run.log_path or str(out_dir / "worker.log")
+                session=session, run_id=run_id, log_path=run.log_path or str(worker.log_path(run_id))
             )
-        ctx = RunContext(
-            run_id,
-            run.kind.value,
-            dict(run.config or {}),
-            settings,
-            factory,
-            out_dir,
-            main_process,
-            run.base_model_version_id,
+        kind, config, base_id = run.kind.value, dict(run.config or {}), run.base_model_version_id
+
+    def inline(child_id: int) -> int:  # the loop's "isolation: inline": a child run in this process
+        return execute(child_id, worker=worker, factory=factory, main_process=True, stages=stages)
+
+    return RunContext(
+        run_id=run_id,
+        kind=kind,
+        config=config,
+        worker=worker,
+        factory=factory,
+        out_dir=out_dir,
+        main_process=main_process,
+        base_model_version_id=base_id,
+        run_inline=inline,
+    )
+
+
+def _succeed(ctx: RunContext, result: StageResult) -> None:
+    with ctx.transaction() as session:
+        extra = result.finalize(session) if result.finalize else {}
+        runs.finish_run(
+            session=session,
+            run_id=ctx.run_id,
+            metrics={**result.metrics, **(extra or {})},
+            checkpoint=result.checkpoint,
+            snapshot_hash=result.snapshot_hash,
         )
+
+
+def execute(
+    run_id: int,
+    *,
+    worker: WorkerConfig,
+    factory: sessionmaker[Session] | None = None,
+    main_process: bool | None = None,
+    stages: Mapping[str, Stage] = RUNS,
+) -> int:
+    """Run the recorded run ``run_id``; 0 on success, 1 on failure (recorded either way).
+
+    ``factory`` defaults to the worker's database; ``stages`` maps run kinds to what runs them.
+    """
+    factory = factory or session_factory(worker.database_url, busy_timeout_ms=worker.busy_timeout_ms)
+    main_process = _is_main_process() if main_process is None else main_process
+    ctx = _begin(run_id, worker=worker, factory=factory, main_process=main_process, stages=stages)
     try:
         with Heartbeat(lambda: ctx.report({}), interval_s=15.0) if main_process else contextlib.nullcontext():
-            result = _stage(ctx.kind)(ctx)
+            result = stages[ctx.kind](ctx)
         if main_process:
-            with ctx.transaction() as session:
-                extra = result.finalize(session) if result.finalize else {}
-                runs.finish_run(
-                    session=session,
-                    run_id=run_id,
-                    metrics={**result.metrics, **(extra or {})},
-                    checkpoint=result.checkpoint,
-                    snapshot_hash=result.snapshot_hash,
-                )
+            _succeed(ctx, result)
         return 0
     except BaseException as exc:  # noqa: BLE001 - every way out is recorded, then re-reported
         cancelled = isinstance(exc, KeyboardInterrupt | _Terminated)
@@ -184,15 +169,18 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.worker", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_id", type=int)
-    parser.add_argument("--database-url", help="the database holding the run (default: the settings')")
-    parser.add_argument("--home", help="CHESTX_HOME of the caller (runs, models, exports live there)")
+    parser.add_argument(
+        "--config", required=True, type=Path, help="the worker's config file (written by the spawner)"
+    )
     args = parser.parse_args(argv)
-    from chestx.settings import Settings
-
-    overrides = {k: v for k, v in {"database_url": args.database_url, "home": args.home}.items() if v}
-    settings = Settings(**overrides)
+    worker = WorkerConfig.load(args.config)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    return execute(args.run_id, settings=settings)
+    main_process = _is_main_process()
+    try:
+        return execute(args.run_id, worker=worker, main_process=main_process)
+    finally:
+        if main_process:  # every rank read it at start; the secret does not outlive the run
+            args.config.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

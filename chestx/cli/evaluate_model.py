@@ -4,7 +4,8 @@ The evaluation runs as a recorded ``eval`` job in a worker process (like ``chest
 snapshots a de-identified SFT export of the verified cases, generates a chain for every case of
 its test split (never trained on), scores accuracy, RadRScore (offline judge), held-out NLL and
 the malformed rate, and stores them on the model version (``model_versions.metrics["eval"]``,
-with a bounded history in ``["evals"]``). The loop's promotion gate reads the same numbers.
+with a bounded history in ``["evals"]``). The loop's promotion gate reads the same numbers. The
+use case is :func:`services.training.start_eval`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from pathlib import Path
 import typer
 
 from chestx.cli.common import clean_errors, database, settings
+from chestx.cli.evaluate import eval_app
+from chestx.cli.train import follow_job, report, worker_config
+from services import training as jobs
+from training.arguments import load_yaml
 
 
 def register(app: typer.Typer) -> None:
-    from chestx.cli.evaluate import eval_app
-
     @eval_app.command("model")
     def model(
         version: str | None = typer.Argument(None, help="Version name or id (default: the promoted one)."),
@@ -28,30 +31,23 @@ def register(app: typer.Typer) -> None:
         wait: bool = typer.Option(False, help="If a job is running, wait for it instead of refusing."),
     ) -> None:
         """Evaluate VERSION on the held-out test split and store the metrics on it."""
-        from chestx.cli.train import follow_job, report
-        from review_db.engine import read_session
-        from training import jobs, registry
-        from training.arguments import load_yaml
-
         factory = database()
         args = load_yaml(config) if config else {}
         if max_cases:
             args["max_cases"] = max_cases
         with clean_errors():
-            with read_session(factory) as session:
-                target = registry.resolve_version(session=session, ref=version)
-                version_id, name = target.id, target.name
-            run_config = {"args": args, "version_ids": [version_id]}
-            if dataset:
-                run_config["dataset_dir"] = str(dataset.resolve())
-            run_id, proc = jobs.start(
-                settings=settings(), kind="eval", config=run_config, created_by="cli:eval", wait=wait
+            started = jobs.start_eval(
+                factory=factory,
+                worker=worker_config(settings()),
+                version=version,
+                args=args,
+                dataset=dataset,
+                wait=wait,
+                created_by="cli:eval",
             )
-        typer.echo(f"run {run_id} (eval of {name}) started")
-        code = follow_job(run_id, proc)
-        if code == 0:
-            with read_session(factory) as session:
-                evaluated = registry.resolve_version(session=session, ref=version_id)
-                metrics = (evaluated.metrics or {}).get("eval")
-            typer.echo(f"{name}: {metrics}")
-        raise typer.Exit(report(run_id, code))
+        typer.echo(f"run {started.job.run_id} (eval of {started.version_name}) started")
+        outcome = follow_job(started.job)
+        if outcome.succeeded:
+            metrics = jobs.version_eval(factory=factory, version_id=started.version_id)
+            typer.echo(f"{started.version_name}: {metrics}")
+        raise typer.Exit(report(outcome))

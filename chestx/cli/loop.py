@@ -5,42 +5,25 @@ checks the trigger (enough newly verified cases, or the schedule) and, when due,
 run in a worker process and waits for it. ``--once`` checks once (``--force`` skips the
 trigger). ``--status`` shows the active job and recent runs; ``--cancel`` ends the active job.
 Only one training job runs at a time: a second is refused with a message naming the first, or
-waits for it with ``--wait``.
+waits for it with ``--wait``. The use case is :mod:`services.training`, the same functions the
+admin page's "Run loop now" and "Cancel" call.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from chestx.cli.common import clean_errors, database, fail, settings
-
-
-def _config(path: Path | None) -> Any:
-    from training.arguments import load_yaml
-    from training.loop import LoopConfig
-
-    with clean_errors():
-        config = LoopConfig.from_dict(load_yaml(path) if path else {})
-    if config.base_model is None and config.stages.get("sft", False):
-        from review_db.engine import read_session
-        from training import registry
-
-        with read_session(database()) as session:
-            if registry.current_version(session=session) is None:
-                raise fail(
-                    "no current model version: set base_model in the loop config (the first run registers it)"
-                )
-    return config
+from chestx.cli.common import clean_errors, database, settings
+from chestx.cli.train import follow_job, report, worker_config
+from review_db.engine import read_session
+from services import training as jobs
+from training.loop import LoopConfig
 
 
 def _status() -> None:
-    from review_db.engine import read_session
-    from training import jobs
-
     with read_session(database()) as session:
         info = jobs.overview(session=session, limit=8)
     active = info["active"]
@@ -63,33 +46,37 @@ def _status() -> None:
         typer.echo(f"model {v['id']:>4} {v['name']:<20} {v['status']}")
 
 
-def run_once(config: Any, *, force: bool, wait: bool, quiet: bool = False) -> int:
+def run_once(config: LoopConfig, *, force: bool, wait: bool, quiet: bool = False) -> int:
     """One trigger check and, when due, one loop run followed to its end; returns an exit code."""
-    import datetime as dt
-
-    from chestx.cli.train import follow_job
-    from review_db.engine import read_session
-    from review_db.types import RunKind
-    from training import jobs
-    from training.loop import trigger_state
-
-    with read_session(database()) as session:
-        trigger = trigger_state(session=session, config=config)
-    if not (trigger.due or force):
-        typer.echo(f"not due: {trigger.reason}")
-        return 0
-    reason = trigger.reason if trigger.due else f"forced ({trigger.reason})"
     with clean_errors():
-        run_id, proc = jobs.start(
-            settings=settings(),
-            kind=RunKind.loop,
-            config={"loop": config.as_dict(), "trigger": reason},
+        request = jobs.request_loop(
+            factory=database(),
+            worker=worker_config(settings()),
+            config=config,
             created_by="cli:loop",
+            force=force,
             wait=wait,
-            stale_after=dt.timedelta(minutes=config.stale_minutes),
         )
-    typer.echo(f"loop run {run_id} started: {reason}")
-    return follow_job(run_id, proc, quiet=quiet)
+    if request.job is None:
+        typer.echo(f"not due: {request.reason}")
+        return 0
+    typer.echo(f"loop run {request.job.run_id} started: {request.reason}")
+    return report(follow_job(request.job, quiet=quiet))
+
+
+def _cancel() -> None:
+    with clean_errors():
+        run_id = jobs.cancel(factory=database(), actor="cli:loop")
+    typer.echo(f"cancelled run {run_id}")
+
+
+def _config(path: Path | None) -> LoopConfig:
+    """The loop configuration, refused early when it has no model to start from."""
+    with clean_errors():
+        config = jobs.load_loop_config(path)
+        with read_session(database()) as session:
+            jobs.check_loop(session=session, config=config)
+    return config
 
 
 def register(app: typer.Typer) -> None:
@@ -113,12 +100,7 @@ def register(app: typer.Typer) -> None:
             _status()
             return
         if cancel:
-            from training import jobs
-
-            database()
-            with clean_errors():
-                run_id = jobs.cancel(settings=settings(), actor="cli:loop")
-            typer.echo(f"cancelled run {run_id}")
+            _cancel()
             return
         cfg = _config(config)
         if once:

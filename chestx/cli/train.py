@@ -1,11 +1,12 @@
 """``chestx train sft|prm|rl [--config FILE]``: one training stage as a recorded job.
 
-The config is the entry point's YAML (see training/configs/); it is checked here, recorded in
+The config is the entry point's YAML (see training/configs/); it is checked, recorded in
 ``training_runs``, and trained by a worker process (``python -m training.worker``) while this
 command shows its progress (step, loss, ETA). Without ``dataset_dir`` in the config (or
 ``--dataset``), the worker exports the verified data first. A trained adapter is registered as a
 candidate model version whose parent is the current one; promotion is the loop's job
-(``chestx loop``), after evaluation.
+(``chestx loop``), after evaluation. The use case is :mod:`services.training` (shared with the
+admin page); here are the options, the progress bars and the report.
 """
 
 from __future__ import annotations
@@ -15,146 +16,127 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from tqdm import tqdm
 
 from chestx.cli.common import clean_errors, database, fail, settings
+from chestx.settings import Settings
+from services import training as jobs
+from training.arguments import load_yaml
+from training.context import WorkerConfig
+from training.entry_points import PRM_KINDS
 
-ENTRY_POINTS = {
-    "sft": "training.sft",
-    "rl": "training.grpo",
-    "prm:text": "training.prm_text",
-    "prm:trl": "training.prm_trl",
-}
-
-
-def check_config(entry: str, args: dict[str, Any]) -> None:
-    """Parse ``args`` with the entry point's parser, so a bad config fails before a run is recorded."""
-    import importlib
-
-    from training.arguments import parse_config
-
-    probe = {"output_dir": "unused", **args}
-    try:
-        parse_config(importlib.import_module(ENTRY_POINTS[entry]).make_parser(), probe)
-    except (ValueError, TypeError) as exc:
-        raise fail(f"invalid {entry} config: {exc}") from None
+# What `chestx train` prints of a finished run's metrics.
+SHOWN_METRICS = (
+    "model_version",
+    "auroc",
+    "auroc_test",
+    "train_loss",
+    "decision",
+    "decision_reason",
+    "steps",
+    "prm_dir",
+    "adapter_dir",
+)
 
 
-def follow_job(run_id: int, proc: Any, *, quiet: bool = False) -> int:
-    """Show a job's progress (a tqdm bar per stage) until its worker exits; return 0 if it succeeded."""
-    from tqdm import tqdm
+def worker_config(s: Settings) -> WorkerConfig:
+    """What a training worker needs from the deploy settings.
 
-    from training.launch import follow
+    Interim home: this belongs with the other adapters in ``chestx.compose`` (see the report of
+    issue 15); the admin page has the same function until then.
+    """
+    return WorkerConfig(
+        database_url=s.sqlalchemy_url,
+        runs_dir=s.runs_dir,
+        image_dir=s.image_dir,
+        cache_dir=s.home / "cache",
+        pseudonym_key=s.key_bytes(),
+        busy_timeout_ms=s.sqlite_busy_timeout_ms,
+    )
 
-    bar: dict[str, Any] = {"bar": None, "key": None}
 
-    def update(snap: dict[str, Any]) -> None:
+class _Bars:
+    """A tqdm bar per stage of a job, fed the run's progress snapshots."""
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.bar: Any = None
+        self.key: Any = None
+
+    def update(self, snap: dict[str, Any]) -> None:
         stage = snap.get("stage") or {}
-        progress = (
-            stage.get("progress") if stage and stage.get("status") == "running" else snap.get("progress")
-        )
-        progress = progress or {}
+        running = stage and stage.get("status") == "running"
+        progress = (stage.get("progress") if running else snap.get("progress")) or {}
         key = (stage.get("id"), progress.get("stage"))
-        if quiet or not progress.get("total"):
+        if self.quiet or not progress.get("total"):
             return
-        if bar["key"] != key:
-            if bar["bar"] is not None:
-                bar["bar"].close()
-            bar["bar"] = tqdm(
-                total=progress["total"], desc=str(progress.get("stage") or snap.get("kind")), unit="step"
-            )
-            bar["key"] = key
-        b = bar["bar"]
-        b.n = int(progress.get("step") or 0)
+        if self.key != key:
+            self.close()
+            desc = str(progress.get("stage") or snap.get("kind"))
+            self.bar, self.key = tqdm(total=progress["total"], desc=desc, unit="step"), key
+        self.bar.n = int(progress.get("step") or 0)
         loss, eta = progress.get("loss"), progress.get("eta_s")
-        b.set_postfix_str(
-            " ".join(
-                x
-                for x in (
-                    f"loss={loss:.4g}" if loss is not None else "",
-                    f"eta={eta:.0f}s" if eta is not None else "",
-                )
-                if x
-            )
+        parts = (f"loss={loss:.4g}" if loss is not None else "", f"eta={eta:.0f}s" if eta is not None else "")
+        self.bar.set_postfix_str(" ".join(x for x in parts if x))
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def follow_job(job: jobs.Job, *, quiet: bool = False) -> jobs.Outcome:
+    """Show a job's progress (a tqdm bar per stage) until its worker exits, then how it ended."""
+    bars = _Bars(quiet=quiet)
+    try:
+        return jobs.wait_for_job(
+            factory=database(), worker=worker_config(settings()), job=job, on_update=bars.update
         )
-        b.refresh()
-
-    factory = database()
-    code = follow(proc, factory=factory, run_id=run_id, on_update=update)
-    if bar["bar"] is not None:
-        bar["bar"].close()
-    return report(run_id, code)
+    finally:
+        bars.close()
 
 
-def report(run_id: int, code: int) -> int:
+def report(outcome: jobs.Outcome) -> int:
     """Print how a job ended; 0 when it succeeded."""
-    from review_db.engine import read_session
-    from review_db.models import TrainingRun
-
-    with read_session(database()) as session:
-        run = session.get(TrainingRun, run_id)
-        status, metrics, error, log = run.status.value, dict(run.metrics or {}), run.error, run.log_path
-    shown = {
-        k: v
-        for k, v in metrics.items()
-        if k
-        in (
-            "model_version",
-            "auroc",
-            "auroc_test",
-            "train_loss",
-            "decision",
-            "decision_reason",
-            "steps",
-            "prm_dir",
-            "adapter_dir",
-        )
-    }
-    typer.echo(f"run {run_id} {status}" + "".join(f"\n  {k}: {v}" for k, v in shown.items()))
-    if status != "succeeded":
-        typer.echo(
-            f"  error: {(error or '').strip().splitlines()[0] if error else 'worker exited ' + str(code)}",
-            err=True,
-        )
-        typer.echo(f"  log: {log}", err=True)
-        return 1
-    return 0
+    shown = {k: v for k, v in outcome.metrics.items() if k in SHOWN_METRICS}
+    typer.echo(f"run {outcome.run_id} {outcome.status}" + "".join(f"\n  {k}: {v}" for k, v in shown.items()))
+    if outcome.succeeded:
+        return 0
+    error = outcome.error
+    first = error.strip().splitlines()[0] if error else f"worker exited {outcome.exit_code}"
+    typer.echo(f"  error: {first}", err=True)
+    typer.echo(f"  log: {outcome.log_path}", err=True)
+    return 1
 
 
 def _start_stage(
-    kind: str,
-    entry: str,
+    stage: str,
     config: Path | None,
     dataset: Path | None,
     launcher: str | None,
     wait: bool,
     detach: bool,
-    extra: dict[str, Any],
+    **extra: Any,
 ) -> None:
-    from training import jobs
-    from training.arguments import load_yaml
-
-    args = load_yaml(config) if config else {}
-    if dataset:
-        args["dataset_dir"] = str(dataset.resolve())
-    check_config(entry, args)
-    run_config = {"args": args, **extra}
-    if args.get("dataset_dir"):
-        run_config["dataset_dir"] = args["dataset_dir"]
-    database()
+    factory = database()
     with clean_errors():
-        run_id, proc = jobs.start(
-            settings=settings(),
-            kind=kind,
-            config=run_config,
-            created_by="cli:train",
+        job = jobs.start_stage(
+            factory=factory,
+            worker=worker_config(settings()),
+            stage=stage,
+            args=load_yaml(config) if config else {},
+            dataset=dataset,
             launcher=shlex.split(launcher) if launcher else (),
-            detach=detach,
             wait=wait,
+            detach=detach,
+            created_by="cli:train",
+            **extra,
         )
-    typer.echo(f"run {run_id} ({kind}) started; log: {settings().runs_dir / f'run-{run_id}' / 'worker.log'}")
+    typer.echo(f"run {job.run_id} ({stage}) started; log: {job.log_path}")
     if detach:
         return
-    raise typer.Exit(follow_job(run_id, proc))
+    raise typer.Exit(report(follow_job(job)))
 
 
 _CONFIG = typer.Option(
@@ -184,7 +166,7 @@ def register(app: typer.Typer) -> None:
         detach: bool = _DETACH,
     ) -> None:
         """LoRA SFT of the reasoner on verified chains (TRL SFTTrainer)."""
-        _start_stage("sft", "sft", config, dataset, launcher, wait, detach, {})
+        _start_stage("sft", config, dataset, launcher, wait, detach)
 
     @train.command("prm")
     def prm(
@@ -195,9 +177,9 @@ def register(app: typer.Typer) -> None:
         detach: bool = _DETACH,
     ) -> None:
         """A process reward model on step verdicts; reports held-out AUROC."""
-        if kind not in ("text", "trl"):
+        if kind not in PRM_KINDS:
             raise fail("--kind is text or trl")
-        _start_stage("prm", f"prm:{kind}", config, dataset, None, wait, detach, {"prm_kind": kind})
+        _start_stage("prm", config, dataset, None, wait, detach, prm_kind=kind)
 
     @train.command("rl")
     def rl(
@@ -209,15 +191,6 @@ def register(app: typer.Typer) -> None:
         prm: Path = typer.Option(None, "--prm", exists=True, file_okay=False, help="A trained PRM folder."),
     ) -> None:
         """GRPO with rewards = correctness + format + process reward (TRL GRPOTrainer)."""
-        _start_stage(
-            "rl",
-            "rl",
-            config,
-            dataset,
-            launcher,
-            wait,
-            detach,
-            {"prm_path": str(prm.resolve())} if prm else {},
-        )
+        _start_stage("rl", config, dataset, launcher, wait, detach, prm_path=prm)
 
     app.add_typer(train, name="train")

@@ -65,15 +65,17 @@ def test_every_section_of_the_shipped_loop_config_parses_here(tmp_path: Path) ->
 
 def _demo(settings):  # noqa: ANN001, ANN202
     from chestx.cli.common import database
+    from chestx.compose import intake
     from services.demo import seed_demo
 
     factory = database()
-    seed_demo(factory=factory, settings=settings)
+    seed_demo(factory=factory, intake=intake(settings))
     return factory
 
 
 def test_a_loop_with_nothing_to_train_on_succeeds_and_changes_no_model(settings) -> None:  # noqa: ANN001
     """The demo's cases are never trained on by default: the loop says so and stops."""
+    from chestx.cli.train import worker_config
     from training import runs
     from training.worker import execute
 
@@ -81,7 +83,7 @@ def test_a_loop_with_nothing_to_train_on_succeeds_and_changes_no_model(settings)
     loop = {**load_yaml(CONFIGS / "loop.yaml"), "base_model": "no-such-model"}
     with session_scope(factory, actor="test") as s:
         run_id = runs.start_job(session=s, kind="loop", config={"loop": loop}, created_by="test").id
-    assert execute(run_id, settings=settings, factory=factory, main_process=True) == 0
+    assert execute(run_id, worker=worker_config(settings), factory=factory, main_process=True) == 0
     with factory() as s:
         run = s.get(TrainingRun, run_id)
         assert run.status is RunStatus.succeeded and run.metrics["decision"] == "nothing to train on"

@@ -35,7 +35,8 @@ def _train(rows: dict[str, list[dict]], out: Path) -> dict:
 
 
 def test_text_prm_tells_swapped_steps_on_the_fixture_chains(tmp_path: Path) -> None:
-    from training.prm import load_scorer, step_auroc
+    from training.prm import step_auroc
+    from training.prm_loader import load_scorer
 
     rows = _split(fixture_items(), held_out=0.35, seed=0)
     metrics = _train(rows, tmp_path)

@@ -43,7 +43,8 @@ def train_tiny_prm(model_dir: Path, tmp: Path, **over) -> dict:
 def test_prm_trainer_trains_saves_and_reports_held_out_auroc(tiny_token_cls: Path, tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    from training.prm import load_scorer, read_marker
+    from training.prm import read_marker
+    from training.prm_loader import load_scorer
 
     metrics = train_tiny_prm(tiny_token_cls, tmp_path)
 

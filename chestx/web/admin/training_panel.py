@@ -1,13 +1,14 @@
-"""The admin page's training section: what :func:`training.jobs.overview` says, and its buttons.
+"""The admin page's training section: what :func:`services.training.overview` says, and its buttons.
 
 Contract: :func:`panel_html` turns the overview (plain dicts) into escaped HTML: the active job
 with its stages and progress (step / total, loss, ETA), recent runs (each failed or cancelled one
 with its log in a closed ``<details>``), and model versions with their status and held-out
-metrics. :func:`run_loop` and :func:`cancel_job` are the buttons:
-admins only; "Run loop now" calls :func:`training.jobs.request_loop` with ``force`` and the
-app's loop config (default :data:`DEFAULT_LOOP_CONFIG`), which records the job and starts a
-detached worker process: this process never trains. Errors (a job already running, none to
-cancel, a bad config) are :class:`~review_db.errors.ChestXError` messages.
+metrics. :func:`run_loop` and :func:`cancel_job` are the buttons: admins only; they call the
+same use cases as ``chestx loop`` (:mod:`services.training`). "Run loop now" is
+:func:`services.training.request_loop` with ``force`` and the app's loop config (default
+:data:`DEFAULT_LOOP_CONFIG`), which records the job and starts a detached worker process: this
+process never trains. Errors (a job already running, none to cancel, a bad config) are
+:class:`~review_db.errors.ChestXError` messages.
 """
 
 from __future__ import annotations
@@ -17,13 +18,31 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import training
+from chestx.settings import Settings
 from chestx.web.auth import UserInfo, require
 from chestx.web.context import AppContext
 from chestx.web.html import esc, table
-from review_db.errors import ValidationError
+from services import training as jobs
+from training.context import WorkerConfig
+from training.loop import SHIPPED_CONFIG
 
-DEFAULT_LOOP_CONFIG = Path(training.__file__).resolve().parent / "configs" / "loop.yaml"
+DEFAULT_LOOP_CONFIG = SHIPPED_CONFIG
+
+
+def worker_config(s: Settings) -> WorkerConfig:
+    """What a training worker needs from the deploy settings.
+
+    Interim home: this belongs with the other adapters in ``chestx.compose`` (see the report of
+    issue 15), where ``chestx.cli.train.worker_config`` goes too.
+    """
+    return WorkerConfig(
+        database_url=s.sqlalchemy_url,
+        runs_dir=s.runs_dir,
+        image_dir=s.image_dir,
+        cache_dir=s.home / "cache",
+        pseudonym_key=s.key_bytes(),
+        busy_timeout_ms=s.sqlite_busy_timeout_ms,
+    )
 
 
 def loop_config_path(ctx: AppContext) -> Path:
@@ -31,8 +50,6 @@ def loop_config_path(ctx: AppContext) -> Path:
 
 
 def overview(ctx: AppContext) -> dict[str, Any]:
-    from training import jobs
-
     with ctx.read() as session:
         return jobs.overview(session=session, limit=15)
 
@@ -40,26 +57,22 @@ def overview(ctx: AppContext) -> dict[str, Any]:
 def run_loop(ctx: AppContext, user: UserInfo | None) -> str:
     """Start a loop run now (whatever the trigger says); the message to show."""
     admin = require(user)  # no roles named: admins only
-    from training import jobs
-    from training.arguments import load_yaml
-
     path = loop_config_path(ctx)
-    try:
-        config = load_yaml(path)
-    except (OSError, ValueError) as exc:
-        raise ValidationError(f"cannot read the loop config {path.name}: {exc}") from None
-    run_id, reason = jobs.request_loop(
-        settings=ctx.settings, loop_config=config, created_by=f"user:{admin.id}", force=True
+    request = jobs.request_loop(
+        factory=ctx.factory,
+        worker=worker_config(ctx.settings),
+        config=jobs.load_loop_config(path),
+        created_by=f"user:{admin.id}",
+        force=True,
+        detach=True,
     )
-    return f"Loop run {run_id} started ({reason}) with {path.name}."
+    return f"Loop run {request.job.run_id} started ({request.reason}) with {path.name}."
 
 
 def cancel_job(ctx: AppContext, user: UserInfo | None) -> str:
     """Cancel the active training job; the message to show."""
     admin = require(user)
-    from training import jobs
-
-    run_id = jobs.cancel(settings=ctx.settings, actor=f"user:{admin.id}")
+    run_id = jobs.cancel(factory=ctx.factory, actor=f"user:{admin.id}")
     return f"Run {run_id} cancelled."
 
 
