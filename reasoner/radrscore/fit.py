@@ -378,21 +378,21 @@ def fit_params(data: TrainingData, train: np.ndarray, *, select: bool = True) ->
 
 
 def git_commit(cwd: str | Path | None = None) -> str | None:
-    """The checkout's commit (with "+dirty" when it has changes), or None outside a git checkout."""
-    try:
-        run = lambda *args: subprocess.run(  # noqa: E731
-            ["git", *args],
-            cwd=cwd or Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
+    """The checkout's commit (with "+dirty" when the judge's code differs from it), or None
+    outside a git checkout. The parameters' own directory is not code: it does not count."""
+    here = Path(__file__).parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=cwd or here, capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
-        commit = run("rev-parse", "HEAD")
-        dirty = bool(run("status", "--porcelain", "--", str(Path(__file__).parent)))
-        return commit + ("+dirty" if dirty else "")
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        changed = git("status", "--porcelain", "--", str(here), f":(exclude){here / 'params'}")
     except (OSError, subprocess.SubprocessError):
         return None
+    return commit + ("+dirty" if changed else "")
 
 
 def fit_judge(
@@ -437,12 +437,19 @@ def judged_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def write_params(params: Mapping[str, Any], out: str | Path) -> None:
-    """Write the parameters' JSON (compact arrays, one component per block) atomically."""
+    """Write the parameters' JSON atomically: objects indented, number arrays on one line."""
     import json
     import os
+    import re
 
+    text = json.dumps(params, indent=1)
+    text = re.sub(
+        r"\[\s*((?:-?[0-9.eE+-]+,\s*)*-?[0-9.eE+-]+)\s*\]",
+        lambda m: "[" + ",".join(m.group(1).split()).replace(",,", ",") + "]",
+        text,
+    )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    partial.write_text(json.dumps(params, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    partial.write_text(text + "\n", encoding="utf-8")
     os.replace(partial, out)
