@@ -3,6 +3,13 @@
 Each file is its own unit of work: a bad file is reported (file name and reason) and writes
 nothing, while the good files of the same batch are imported. A file that fails after its image
 was stored has that image removed again by the rollback hook in :func:`services.add_study`.
+
+The per-item intake is shared with the PACS imports (:mod:`services.pacs`): an instance received
+over the network is prepared by :meth:`Intake.prepare_bytes`, which reads it back through the same
+:func:`imaging.prepare_image` as a file (one de-identification), and stored by :func:`store_prepared`
+(one duplicate rule: the same decoded pixels are the same study). ``progress`` callbacks see
+(done, total) after each item; an :class:`~services.import_runs.ImportRecorder` records the import
+as a row of ``imports`` for the admin page.
 """
 
 from __future__ import annotations
@@ -10,7 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,13 +31,17 @@ from reasoner.answers import parse_answer
 from reasoner.parsing import parse_output
 from review_db.engine import session_scope
 from review_db.errors import ChestXError, ValidationError
-from review_db.models import Case
+from review_db.models import Case, Study
 from review_db.store import cases as case_svc
 from review_db.types import ChainSource, ChainStatus, TaskType
+from services.import_runs import ImportRecorder
+from vocab.imports import Outcome
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".dcm", ".dicom", ".png", ".jpg", ".jpeg", ""}
+# Told (items done, items in all; None while unknown) after each item, and once before the first.
+Progress = Callable[[int, int | None], None]
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,33 @@ class Intake:
             base_dir=base_dir,
         )
 
+    def prepare_bytes(self, data: bytes, *, label: str) -> PreparedImage:
+        """Validate, decode and de-identify a DICOM instance received as bytes (DICOMweb, C-STORE).
+
+        The bytes go to a private temporary file read back by :meth:`prepare`, so an instance from
+        the network meets the same limits, decoder and de-identification as a file. A rejection
+        names ``label`` (no PHI), not the temporary file.
+        """
+        if len(data) > self.max_bytes:
+            raise ImageRejected(label, f"is {len(data)} bytes, over the limit of {self.max_bytes}")
+        with tempfile.TemporaryDirectory(prefix="chestx-intake-") as folder:
+            path = Path(folder) / "instance.dcm"
+            path.write_bytes(data)
+            try:
+                return self.prepare(path)
+            except ImageRejected as exc:
+                raise ImageRejected(label, exc.reason) from None
+
+
+def store_prepared(
+    *, session: Session, intake: Intake, prepared: PreparedImage, is_demo: bool = False
+) -> tuple[Study, bool]:
+    """Store a prepared image's payload and study row in ``session``: (study, created). The same
+    decoded pixels already stored are recognised (``created`` False) and nothing is written."""
+    return case_svc.add_study(
+        session=session, prepared=prepared, image_root=intake.image_dir, is_demo=is_demo
+    )
+
 
 @dataclass
 class ImportReport:
@@ -64,6 +103,7 @@ class ImportReport:
     imported: list[str] = field(default_factory=list)
     recognised: list[str] = field(default_factory=list)  # already in the database
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (file or item, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # not wanted here (PACS imports), why
     warnings: list[tuple[str, str]] = field(default_factory=list)
     case_ids: list[int] = field(default_factory=list)
 
@@ -72,15 +112,21 @@ class ImportReport:
         return not self.rejected
 
 
-def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named directly, and image files found under named folders (sorted, recursive)."""
+def expand_paths(paths: Iterable[Path]) -> Iterator[tuple[Path, Path | None]]:
+    """Each file to import with the folder it must stay inside.
+
+    A file named directly comes with None (the caller chose it, a link included); an image file
+    found under a named folder (sorted, recursive; links to folders are not descended) comes with
+    that folder, so that one which is a link leading out of it is refused by name ("escapes its
+    folder") instead of being read. A link whose target is gone is listed too: it is reported.
+    """
     for path in paths:
         if path.is_dir():
-            yield from sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-            )
+            found = (p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            files = sorted(p for p in found if p.is_file() or (p.is_symlink() and not p.is_dir()))
+            yield from ((p, path) for p in files)
         else:
-            yield path
+            yield path, None
 
 
 def import_images(
@@ -97,37 +143,81 @@ def import_images(
     required_reviews: int | None = None,
     base_dir: Path | None = None,
     is_demo: bool = False,
+    progress: Progress | None = None,
+    recorder: ImportRecorder | None = None,
 ) -> ImportReport:
-    """Import image files; with a ``question``, also create a case per image."""
+    """Import image files; with a ``question``, also create a case per image.
 
+    ``progress`` is told (done, total) as files are done; ``recorder`` records each file's outcome
+    in its ``imports`` row (by position: a file name may carry a patient's name) and finishes it.
+    """
+
+    case_kw: dict[str, Any] | None = None
+    if question:
+        case_kw = {
+            "task_type": task_type or infer_task_type(options, reference_answer),
+            "question": question,
+            "options": options,
+            "report": report,
+            "reference_answer": reference_answer,
+            "required_reviews": required_reviews or intake.required_reviews,
+            "is_demo": is_demo,
+        }
+    files = list(expand_paths(paths))
+    if recorder is not None:
+        recorder.set_total(len(files))
+    if progress is not None:
+        progress(0, len(files))
     result = ImportReport()
-    for path in expand_paths(paths):
-        name = str(path)
-        try:
-            prepared = intake.prepare(path, base_dir=base_dir)
-            with session_scope(factory, actor=actor) as session:
-                study, created = case_svc.add_study(
-                    session=session, prepared=prepared, image_root=intake.image_dir, is_demo=is_demo
-                )
-                if question:
-                    case = case_svc.create_case(
-                        session=session,
-                        study_id=study.id,
-                        task_type=task_type or infer_task_type(options, reference_answer),
-                        question=question,
-                        options=options,
-                        report=report,
-                        reference_answer=reference_answer,
-                        required_reviews=required_reviews or intake.required_reviews,
-                        is_demo=is_demo,
-                    )
-                    result.case_ids.append(case.id)
-        except (ImageRejected, ChestXError) as exc:
-            result.rejected.append((name, str(exc)))
-            continue
-        (result.imported if created else result.recognised).append(name)
-        result.warnings.extend((name, w) for w in prepared.warnings)
+    try:
+        for number, (path, folder) in enumerate(files, start=1):
+            inside = folder or base_dir  # a file found in a folder must not lead out of it
+            _import_file(factory, intake, path, actor, result, case_kw, inside, is_demo, recorder, number)
+            if progress is not None:
+                progress(number, len(files))
+    except BaseException as exc:  # interrupted (Ctrl-C) or a bug: the record says it stopped
+        if recorder is not None:
+            done = len(result.imported) + len(result.recognised) + len(result.rejected)
+            recorder.finish(error=f"stopped after {done} of {len(files)} files ({type(exc).__name__})")
+        raise
+    if recorder is not None:
+        recorder.finish()
     return result
+
+
+def _import_file(
+    factory: sessionmaker[Session],
+    intake: Intake,
+    path: Path,
+    actor: str,
+    result: ImportReport,
+    case_kw: dict[str, Any] | None,
+    base_dir: Path | None,
+    is_demo: bool,
+    recorder: ImportRecorder | None,
+    number: int,
+) -> None:
+    """One file, its own unit of work: its study (and case), counted in ``result`` and the record."""
+    name, item = str(path), f"file {number}"
+    try:
+        prepared = intake.prepare(path, base_dir=base_dir)
+        with session_scope(factory, actor=actor) as session:
+            study, created = store_prepared(
+                session=session, intake=intake, prepared=prepared, is_demo=is_demo
+            )
+            if case_kw is not None:
+                case = case_svc.create_case(session=session, study_id=study.id, **case_kw)
+                result.case_ids.append(case.id)
+            if recorder is not None:
+                outcome = Outcome.imported if created else Outcome.recognised
+                recorder.count(outcome, item, session=session)
+    except (ImageRejected, ChestXError) as exc:
+        result.rejected.append((name, str(exc)))
+        if recorder is not None:
+            recorder.count(Outcome.rejected, item, exc.reason if isinstance(exc, ImageRejected) else str(exc))
+        return
+    (result.imported if created else result.recognised).append(name)
+    result.warnings.extend((name, w) for w in prepared.warnings)
 
 
 def infer_task_type(options: Sequence[str], answer: str | None) -> TaskType:
@@ -182,7 +272,6 @@ def _steps_of(reason_steps: Any) -> list[str]:
     if isinstance(reason_steps, list):
         return [str(s).strip() for s in reason_steps if str(s).strip()]
     if isinstance(reason_steps, str) and reason_steps.strip():
-
         return list(parse_output(reason_steps).steps)
     return []
 

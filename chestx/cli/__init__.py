@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "db",
     "users",
     "imports",
+    "receive",
     "reason",
     "export",
     "train",

@@ -1,29 +1,63 @@
-"""``chestx import images|predictions``: bring studies and model outputs in, de-identified."""
+"""``chestx import images|dicomweb|predictions``: bring studies and model outputs in, de-identified.
+
+``images`` and ``dicomweb`` show a tqdm progress bar on stderr (stdout keeps the summary) and
+record the import for the admin page (:mod:`services.import_runs`); ``dicomweb`` needs the
+``[pacs]`` extra (dicomweb-client), imported when the command runs.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
+from tqdm import tqdm
 
-from chestx.cli.common import clean_errors, database, settings
+from chestx.cli.common import clean_errors, database, fail, settings
 from chestx.compose import intake
-from services.importing import import_images, import_predictions
+from services.import_runs import ImportRecorder
+from services.importing import ImportReport, Progress, import_images, import_predictions
+from vocab.imports import ImportKind
 
 
-def _print_report(report, what: str) -> None:  # noqa: ANN001 - services.importing.ImportReport
+@contextlib.contextmanager
+def progress_bar(what: str) -> Iterator[Progress]:
+    """A :data:`services.importing.Progress` drawn as a tqdm bar on stderr, closed on the way out."""
+    bar = tqdm(desc=f"importing {what}", unit=f" {what}", leave=False)
+
+    def advance(done: int, total: int | None) -> None:
+        if total is not None and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield advance
+    finally:
+        bar.close()
+
+
+def _print_report(report: ImportReport, what: str) -> None:
     for name, reason in report.rejected:
         typer.echo(f"rejected: {reason}" if name in reason else f"rejected: {name}: {reason}", err=True)
-    by_text: dict[str, list[str]] = {}
-    for name, warning in report.warnings:
-        by_text.setdefault(warning, []).append(name)
-    for warning, names in by_text.items():
-        where = names[0] if len(names) == 1 else f"{len(names)} items ({names[0]} ...)"
-        typer.echo(f"warning: {where}: {warning}", err=True)
+    _grouped("skipped", report.skipped)
+    _grouped("warning", [(name, w) for name, w in report.warnings])
+    skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
     typer.echo(
-        f"{len(report.imported)} {what} imported, {len(report.recognised)} already present, "
+        f"{len(report.imported)} {what} imported, {len(report.recognised)} already present{skipped}, "
         f"{len(report.rejected)} rejected" + (f"; cases {_ids(report.case_ids)}" if report.case_ids else "")
     )
+
+
+def _grouped(heading: str, items: list[tuple[str, str]]) -> None:
+    """One stderr line per distinct reason: the item, or how many and the first."""
+    by_text: dict[str, list[str]] = {}
+    for name, text in items:
+        by_text.setdefault(text, []).append(name)
+    for text, names in by_text.items():
+        where = names[0] if len(names) == 1 else f"{len(names)} items ({names[0]} ...)"
+        typer.echo(f"{heading}: {where}: {text}", err=True)
 
 
 def _ids(ids: list[int]) -> str:
@@ -51,19 +85,82 @@ def register(app: typer.Typer) -> None:
 
         with clean_errors():
             report_text = report.read_text(encoding="utf-8") if report else None
-            result = import_images(
-                factory=database(),
-                intake=intake(settings()),
-                paths=paths,
-                actor="cli:import",
-                question=question,
-                options=option,
-                task_type=task_type,
-                report=report_text,
-                reference_answer=answer,
-                required_reviews=required_reviews,
+            factory = database()
+            # The record names no path (a file name may carry a patient's name): only how many.
+            source = f"command line ({len(paths)} path{'s' if len(paths) != 1 else ''})"
+            recorder = ImportRecorder.start(
+                factory=factory, kind=ImportKind.files, source=source, actor="cli:import"
             )
+            with progress_bar("images") as progress:
+                result = import_images(
+                    factory=factory,
+                    intake=intake(settings()),
+                    paths=paths,
+                    actor="cli:import",
+                    question=question,
+                    options=option,
+                    task_type=task_type,
+                    report=report_text,
+                    reference_answer=answer,
+                    required_reviews=required_reviews,
+                    progress=progress,
+                    recorder=recorder,
+                )
         _print_report(result, "images")
+        if not result.ok:
+            raise typer.Exit(1)
+
+    @imp.command("dicomweb")
+    def dicomweb(
+        url: str = typer.Argument(..., help="The DICOMweb root, e.g. http://pacs:8042/dicom-web"),
+        modality: list[str] = typer.Option(["CR", "DX"], "--modality", help="Modalities to import (repeat)."),
+        body_part: list[str] = typer.Option(
+            ["CHEST"], "--body-part", help="Body Part Examined values to import (repeat)."
+        ),
+        any_body_part: bool = typer.Option(False, help="Import whatever body part (or none) is recorded."),
+        since: dt.datetime | None = typer.Option(
+            None, formats=["%Y-%m-%d"], help="Study date from (YYYY-MM-DD)."
+        ),
+        until: dt.datetime | None = typer.Option(
+            None, formats=["%Y-%m-%d"], help="Study date to (YYYY-MM-DD)."
+        ),
+        accession: str | None = typer.Option(None, help="Only the study with this accession number."),
+        user: str | None = typer.Option(None, help="User name for HTTP basic authentication."),
+        password_file: Path | None = typer.Option(
+            None, exists=True, dir_okay=False, help="A file holding the password (kept off the command line)."
+        ),
+        timeout: float = typer.Option(60.0, min=1, help="Seconds to wait for each answer of the server."),
+    ) -> None:
+        """Query a PACS over DICOMweb (QIDO-RS) and import its chest radiographs (WADO-RS).
+
+        De-identified and deduplicated as files are; other modalities and body parts are skipped
+        with the reason. Run it again to resume: instances imported before are not retrieved.
+        Exits 1 if any instance was rejected.
+        """
+        from services.pacs import dicomweb as web  # lazy: the optional [pacs] extra (dicomweb-client)
+
+        if "@" in url.partition("://")[2].partition("/")[0]:
+            raise fail("put no credentials in the URL: use --user and --password-file")
+        with clean_errors():
+            password = password_file.read_text(encoding="utf-8").strip() if password_file else None
+            query = web.Query(
+                modalities=tuple(m.upper() for m in modality),
+                body_parts=() if any_body_part else tuple(b.upper() for b in body_part),
+                study_date_from=since.date() if since else None,
+                study_date_to=until.date() if until else None,
+                accession=accession,
+            )
+            remote = web.Remote(url, user=user, password=password, timeout_s=timeout)
+            with progress_bar("instances") as progress:
+                result = web.import_dicomweb(
+                    factory=database(),
+                    intake=intake(settings()),
+                    remote=remote,
+                    query=query,
+                    actor="cli:import",
+                    progress=progress,
+                )
+        _print_report(result, "instances")
         if not result.ok:
             raise typer.Exit(1)
 
