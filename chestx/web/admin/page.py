@@ -1,4 +1,5 @@
-"""The admin page (``/admin/``): accounts, and training (the active job, runs, model versions).
+"""The admin page (``/admin/``): accounts, imports of images, and training (the active job, runs,
+model versions).
 
 Contract: :func:`build_admin_page` returns the page; admins only (path guard and handler check).
 The users section is :mod:`chestx.web.admin.users_panel`: the accounts table, "Add user", and for a
@@ -7,6 +8,9 @@ message (or the reason nothing changed) above the table, which it refreshes. The
 is :mod:`chestx.web.admin.training_panel` over :func:`training.jobs.overview`; a ``gr.Timer`` refreshes
 it every :data:`TICK_S` seconds while a job is queued or running (and stops when none is).
 "Run loop now" starts the loop in a detached worker process; "Cancel job" ends the active job.
+The imports section is :mod:`chestx.web.admin.imports_panel` (each import of images, running or
+finished, with its counts and what it skipped or rejected); it is refreshed with the training
+section, by "Refresh" and by the timer, which also runs while an import moves.
 Every handler is :func:`~chestx.web.common.guarded` and returns exactly its listed outputs.
 """
 
@@ -18,7 +22,7 @@ from typing import Any
 
 import gradio as gr
 
-from chestx.web.admin import training_panel, users_panel
+from chestx.web.admin import imports_panel, training_panel, users_panel
 from chestx.web.auth import UserInfo, require
 from chestx.web.common import PRIVATE, guarded, nav_html, page
 from chestx.web.context import AppContext
@@ -32,9 +36,11 @@ users_table = users_panel.users_html  # the name tests/app/test_actions.py impor
 
 
 def _training(ctx: AppContext) -> list[Any]:
-    """The training section's outputs: active job, runs, versions, and the timer (on while active)."""
-    data = training_panel.overview(ctx)
-    return [*training_panel.panel_html(data), gr.Timer(active=data["active"] is not None)]
+    """The timed sections' outputs: the training section (active job, runs, versions), the imports,
+    and the timer (on while a training job is active or an import moves)."""
+    data, imports = training_panel.overview(ctx), imports_panel.overview(ctx)
+    ticking = data["active"] is not None or imports_panel.moving(imports)
+    return [*training_panel.panel_html(data), imports_panel.imports_html(imports), gr.Timer(active=ticking)]
 
 
 def _action(ctx: AppContext, action: Callable[[AppContext, Any], str]) -> Callable[..., list[Any]]:
@@ -162,7 +168,13 @@ def _wire_users(ctx: AppContext, u: _Users) -> None:
 
 
 def _training_layout() -> tuple[gr.Button, gr.Button, gr.HTML, list[Any]]:
-    """(run, cancel, message, outputs) of the training section, created in page order."""
+    """(run, cancel, message, outputs) of the imports and training sections, in page order."""
+    gr.HTML(
+        '<h2 class="cx-h" id="cx-imports">Imports</h2><p class="cx-muted">Images brought in by '
+        "<code>chestx import images</code>, <code>chestx import dicomweb</code> and "
+        "<code>chestx receive</code> (docs/OPERATIONS.md, PACS).</p>"
+    )
+    imports = gr.HTML(elem_id="cx-admin-imports")
     gr.HTML(
         '<h2 class="cx-h" id="cx-training">Training</h2><p class="cx-muted">The feedback loop runs in '
         "its own worker process (docs/TRAINING.md); this page follows it.</p>"
@@ -176,7 +188,7 @@ def _training_layout() -> tuple[gr.Button, gr.Button, gr.HTML, list[Any]]:
     runs = gr.HTML(elem_id="cx-admin-runs")
     gr.HTML('<h3 class="cx-h">Model versions</h3>')
     models = gr.HTML(elem_id="cx-admin-models")
-    return run_now, cancel, message, [active, runs, models, gr.Timer(TICK_S, active=False)]
+    return run_now, cancel, message, [active, runs, models, imports, gr.Timer(TICK_S, active=False)]
 
 
 def build_admin_page(ctx: AppContext) -> gr.Blocks:
