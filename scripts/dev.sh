@@ -35,6 +35,21 @@ need_browser() {
   fi
 }
 
+need_pacs() {
+  # tests/pacs run against a real Orthanc with its DICOMweb plugin (Debian's packages); they start
+  # it themselves on free local ports (the package's own service is not used) and skip without it.
+  if ! command -v Orthanc >/dev/null 2>&1 || [ ! -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ]; then
+    if [ "$(id -u)" = 0 ]; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get install -y -qq orthanc orthanc-dicomweb >/dev/null 2>&1 \
+        || { apt-get update -qq && apt-get install -y -qq orthanc orthanc-dicomweb; } \
+        || echo "could not install Orthanc; PACS tests will be skipped" >&2
+    else
+      echo "Orthanc is not installed (apt-get install orthanc orthanc-dicomweb); PACS tests will be skipped" >&2
+    fi
+  fi
+}
+
 cmd=${1:-test}
 shift || true
 case "$cmd" in
@@ -46,6 +61,7 @@ case "$cmd" in
   test)
     setup
     need_browser
+    need_pacs
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
     exec "$VENV/bin/python" -m pytest "$@" ;;
