@@ -8,6 +8,11 @@ Account changes (add, role, password, active) validate first and raise
 under :data:`MIN_PASSWORD` characters, a duplicate, or leaving no active admin (the last one can
 be neither deactivated nor given another role: nobody could then manage accounts in the app).
 Every change is audited by the session's actor (the audit log records the row's before/after).
+
+Logins: :func:`login_user` answers "who is behind this token, now" in one indexed query (the app
+asks it on every request, so a revoked login or a deactivated account is refused at once on every
+replica). Failed logins are rows of ``login_failures`` (:func:`count_login_failures`,
+:func:`record_login_failure`, :func:`clear_login_failures`): the throttle every replica shares.
 """
 
 from __future__ import annotations
@@ -19,12 +24,12 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from review_db import audit
 from review_db.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
-from review_db.models import LoginSession, User
+from review_db.models import LoginFailure, LoginSession, User
 from review_db.store.common import check_version, get_or_raise
 from review_db.types import Role, utcnow
 
@@ -90,6 +95,13 @@ def authenticate(*, session: Session, username: str, password: str) -> User:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def count_active_admins(*, session: Session) -> int:
+    """How many active admin accounts exist (0 on a fresh database: nobody can manage accounts)."""
+    return session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.admin, User.active.is_(True))
+    )
 
 
 def _role(value: Role | str) -> Role:
@@ -189,6 +201,27 @@ def resolve_login(*, session: Session, token: str | None) -> User | None:
     return login.user if login.user.active else None
 
 
+# Built once: the app runs it at every request, and building a statement costs more than running it.
+_LOGIN_USER = (
+    select(User.id, User.username, User.role, User.display_name)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        LoginSession.token_hash == bindparam("token_hash"),
+        LoginSession.revoked_at.is_(None),
+        LoginSession.expires_at > bindparam("now"),
+        User.active.is_(True),
+    )
+)
+
+
+def login_user(*, session: Session, token: str | None) -> Row[tuple[int, str, Role, str]] | None:
+    """(id, username, role, display_name) of the active user behind an open, unexpired login
+    token, else None: one query on the token hash's unique index, no ORM objects."""
+    if not token:
+        return None
+    return session.execute(_LOGIN_USER, {"token_hash": _token_hash(token), "now": utcnow()}).first()
+
+
 def revoke_login(*, session: Session, token: str) -> None:
     login = session.scalar(select(LoginSession).where(LoginSession.token_hash == _token_hash(token)))
     if login is not None and login.revoked_at is None:
@@ -201,3 +234,37 @@ def require_role(user: User, *roles: Role) -> None:
     if user.role is Role.admin or user.role in roles:
         return
     raise PermissionDenied(f"{user.username} ({user.role.value}) may not do this")
+
+
+def _failure_key(username: str, address: str) -> tuple[str, str]:
+    """The throttle's key: the name as typed (trimmed, lower case, bounded) and the address."""
+    return username.strip().lower()[:128], address[:64]
+
+
+def count_login_failures(*, session: Session, username: str, address: str, within: dt.timedelta) -> int:
+    """Failed logins for ``username`` from ``address`` in the last ``within``."""
+    name, addr = _failure_key(username, address)
+    return session.scalar(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(
+            LoginFailure.username == name,
+            LoginFailure.address == addr,
+            LoginFailure.failed_at > utcnow() - within,
+        )
+    )
+
+
+def record_login_failure(*, session: Session, username: str, address: str, keep: dt.timedelta) -> None:
+    """Remember a failed login; rows older than ``keep`` (anyone's) are deleted on the way, so the
+    table holds only the window the throttle looks at."""
+    name, addr = _failure_key(username, address)
+    now = utcnow()
+    session.execute(delete(LoginFailure).where(LoginFailure.failed_at < now - keep))
+    session.add(LoginFailure(username=name, address=addr, failed_at=now))
+
+
+def clear_login_failures(*, session: Session, username: str, address: str) -> None:
+    """Forget the failures of ``username`` from ``address`` (after a successful login)."""
+    name, addr = _failure_key(username, address)
+    session.execute(delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.address == addr))
