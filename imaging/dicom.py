@@ -10,7 +10,8 @@ exception type.
 
 The pixel limit is checked before anything is decoded, against the header's Rows x Columns and,
 for compressed transfer syntaxes, against the dimensions in the JPEG / JPEG 2000 codestream itself,
-since a decoder allocates what the codestream declares, whatever the header says.
+since a decoder allocates what the codestream declares, whatever the header says; so is the
+memory the decoded frame needs (:func:`check_decode_bytes`).
 """
 
 from __future__ import annotations
@@ -38,17 +39,20 @@ def is_dicom(data: bytes) -> bool:
     return len(data) >= 132 and data[128:132] == b"DICM"
 
 
-def read_dicom(data: bytes, *, path: Path, max_pixels: int) -> tuple[Dataset, np.ndarray]:
+def read_dicom(
+    data: bytes, *, path: Path, max_pixels: int, max_decode_bytes: int | None = None
+) -> tuple[Dataset, np.ndarray]:
     """Parse and decode ``data`` (a DICOM Part 10 file).
 
     Returns ``(dataset, pixels)`` where ``pixels`` is a 2-D integer array of the stored values.
     Raises :class:`ImageRejected` for anything that is not one readable single-frame grayscale
-    image within ``max_pixels``.
+    image within ``max_pixels`` and ``max_decode_bytes`` (default :func:`decode_budget`).
     """
+    budget = max_decode_bytes or decode_budget(max_pixels)
     with rejecting(path, "is not a readable DICOM file"):
         ds = pydicom.dcmread(io.BytesIO(data))
     with rejecting(path, "has a corrupt DICOM header"):  # elements are parsed on first access
-        _check_header(ds, path=path, max_pixels=max_pixels)
+        _check_header(ds, path=path, max_pixels=max_pixels, max_decode_bytes=budget)
     with rejecting(path, "has pixel data that cannot be decoded"):
         pixels = ds.pixel_array
     if pixels.ndim != 2 or pixels.shape != (ds.Rows, ds.Columns):
@@ -56,7 +60,7 @@ def read_dicom(data: bytes, *, path: Path, max_pixels: int) -> tuple[Dataset, np
     return ds, pixels
 
 
-def _check_header(ds: Dataset, *, path: Path, max_pixels: int) -> None:
+def _check_header(ds: Dataset, *, path: Path, max_pixels: int, max_decode_bytes: int) -> None:
     """Refuse what cannot or must not be decoded, before decoding."""
     if "PixelData" not in ds:
         raise ImageRejected(path, "contains no pixel data (not an image, or the file is truncated)")
@@ -82,6 +86,15 @@ def _check_header(ds: Dataset, *, path: Path, max_pixels: int) -> None:
     if rows < 1 or cols < 1:
         raise ImageRejected(path, f"declares an empty image ({cols} x {rows})")
     check_pixel_limit(path=path, width=cols, height=rows, max_pixels=max_pixels)
+    bytes_per_pixel = int(ds.BitsAllocated) // 8
+    check_decode_bytes(
+        path=path,
+        width=cols,
+        height=rows,
+        bytes_per_pixel=bytes_per_pixel,
+        what=f"{8 * bytes_per_pixel}-bit",
+        limit=max_decode_bytes,
+    )
     if ds.file_meta.TransferSyntaxUID.is_compressed:
         dims = codestream_dims(ds.PixelData)
         if dims is not None:
@@ -99,6 +112,28 @@ def check_pixel_limit(*, path: Path, width: int, height: int, max_pixels: int) -
             path,
             f"is {width} x {height} = {width * height} pixels, over the limit of {max_pixels} "
             "(a decompression bomb or an unusually large image)",
+        )
+
+
+def decode_budget(max_pixels: int) -> int:
+    """The default limit on the bytes a decoded image may take: a 16-bit grayscale image at the
+    pixel limit (the largest radiograph accepted), i.e. 2 bytes x ``max_pixels``. A colour
+    raster, held by Pillow at 4 bytes a pixel, may then have half the pixel limit."""
+    return 2 * max_pixels
+
+
+def check_decode_bytes(
+    *, path: Path, width: int, height: int, bytes_per_pixel: int, what: str, limit: int
+) -> None:
+    """Raise :class:`ImageRejected` when decoding ``width x height`` pixels of ``bytes_per_pixel``
+    bytes would take more than ``limit`` bytes (checked before decoding: the decoder allocates
+    the whole frame at once)."""
+    needed = width * height * bytes_per_pixel
+    if needed > limit:
+        raise ImageRejected(
+            path,
+            f"would need {needed / 1e6:.0f} MB to decode ({width} x {height} {what}, {bytes_per_pixel} "
+            f"bytes a pixel), over the limit of {limit / 1e6:.0f} MB",
         )
 
 

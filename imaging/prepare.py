@@ -64,12 +64,15 @@ def prepare_image(
     max_bytes: int,
     base_dir: Path | None = None,
     patient_id: str | None = None,
+    max_decode_bytes: int | None = None,
 ) -> PreparedImage:
     """Validate, decode and de-identify the DICOM, PNG or JPEG at ``path``.
 
     ``key`` keys every pseudonym (keep it secret and stable). Dates move back by a per-patient
     offset in ``[1, date_shift_max_days]``. ``max_pixels`` and ``max_bytes`` bound the image and
-    the file; ``base_dir``, when given, is the folder ``path`` must resolve inside. ``patient_id``
+    the file, ``max_decode_bytes`` the memory of the decoded frame, checked before decoding
+    (default 2 bytes x ``max_pixels``: :func:`imaging.dicom.decode_budget`); ``base_dir``, when
+    given, is the folder ``path`` must resolve inside. ``patient_id``
     is the patient's identifier when the file carries none (always for PNG/JPEG); without one
     each such image is its own patient. Raises :class:`ImageRejected`; writes nothing.
     """
@@ -84,9 +87,12 @@ def prepare_image(
             key=key,
             max_days=date_shift_max_days,
             max_pixels=max_pixels,
+            max_decode_bytes=max_decode_bytes,
             patient_id=patient_id,
         )
-    pixels, fmt, found = read_raster(data, path=path, max_pixels=max_pixels)
+    pixels, fmt, found = read_raster(
+        data, path=path, max_pixels=max_pixels, max_decode_bytes=max_decode_bytes
+    )
     return _prepare_raster(pixels, fmt=fmt, found=found, key=key, patient_id=patient_id)
 
 
@@ -123,9 +129,16 @@ def pixel_sha256(pixels: np.ndarray) -> str:
 
 
 def _prepare_dicom(
-    data: bytes, *, path: Path, key: bytes, max_days: int, max_pixels: int, patient_id: str | None
+    data: bytes,
+    *,
+    path: Path,
+    key: bytes,
+    max_days: int,
+    max_pixels: int,
+    max_decode_bytes: int | None,
+    patient_id: str | None,
 ) -> PreparedImage:
-    ds, pixels = read_dicom(data, path=path, max_pixels=max_pixels)
+    ds, pixels = read_dicom(data, path=path, max_pixels=max_pixels, max_decode_bytes=max_decode_bytes)
     # A corrupt element surfaces only when it is first read, here or while writing the payload.
     with rejecting(path, "cannot be de-identified"):
         return _describe_dicom(ds, pixels, key=key, max_days=max_days, patient_id=patient_id)
