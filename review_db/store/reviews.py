@@ -101,7 +101,9 @@ def record_verdict(
     try:
         verdict = Verdict(verdict)
     except ValueError:
-        raise ValidationError(f"unknown verdict {verdict!r}; accept, correct or reject") from None
+        raise ValidationError(
+            f"unknown verdict {verdict!r}; one of {', '.join(v.value for v in Verdict)}"
+        ) from None
     corrected = _clean_text(corrected_text, "the corrected step")
     comment = _clean_text(comment, "the comment")
     now = utcnow()
@@ -114,7 +116,7 @@ def record_verdict(
         request_id=request_id or uuid.uuid4().hex,
         created_at=now,
     )
-    if (verdict is Verdict.correct) == bool(corrected):
+    if verdict.facts.needs_text == bool(corrected):
         new_id = _insert_if_leased(session, values, lease_until=now + lease / 2)
         if new_id is not None:  # the common case: one statement, audited by its trigger
             return VerdictRecord(id=new_id, **values)
@@ -184,13 +186,14 @@ def _record_verdict_checked(
     if found is None:
         raise NotFound(f"no step {step_id}")
     step_text, case_id, holder, expires_at = found
-    if verdict is Verdict.correct:
+    if verdict.facts.needs_text:
         if not corrected:
             raise ValidationError("a correction needs the corrected text")
         if corrected == step_text.strip():
             raise ValidationError("the correction is identical to the step; accept it instead")
     elif corrected:
-        raise ValidationError(f"corrected text only goes with 'correct', not {verdict.value!r}")
+        texts = ", ".join(repr(v.value) for v in Verdict if v.facts.needs_text)
+        raise ValidationError(f"corrected text only goes with {texts}, not {verdict.value!r}")
     _require_open_review(session, chain_of_step(session, step_id), reviewer_id, case_id)
     if holder != reviewer_id or expires_at is None or expires_at - now < lease / 2:
         require_lease(session=session, case_id=case_id, reviewer_id=reviewer_id, lease=lease)

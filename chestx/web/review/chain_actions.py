@@ -27,6 +27,7 @@ from review_db.errors import ChestXError, ValidationError
 from review_db.store.reviews import MAX_TEXT
 from review_db.types import Role
 from services import screens
+from vocab import Verdict
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -47,6 +48,16 @@ def _int(data: Mapping[str, Any], key: str) -> int:
     return int(value)
 
 
+def _needs_text(verdict: object) -> bool:
+    """Whether the verdict the browser sent carries the step's corrected text (vocab says which)."""
+    return verdict in {v.value for v in Verdict if v.facts.needs_text}
+
+
+def _verdict_names() -> str:
+    names = [v.facts.label.lower() for v in Verdict]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def _step_of_chain(session: Session, state: ReviewState, step_id: int) -> int:
     if not screens.step_in_chain(session=session, step_id=step_id, chain_id=state.chain_id):
         raise ValidationError("that step is not part of the chain you have open; reload the case")
@@ -64,7 +75,7 @@ def _apply(
             step_id=_step_of_chain(session, state, _int(data, "step_id")),
             reviewer_id=user.id,
             verdict=verdict if isinstance(verdict, str) else "",
-            corrected_text=_text(data, "text") if verdict == "correct" else None,
+            corrected_text=_text(data, "text") if _needs_text(verdict) else None,
             comment=_text(data, "comment"),
             request_id=rid,
             lease=ctx.lease,
@@ -74,7 +85,7 @@ def _apply(
         current = store.effective_verdicts(session=session, chain_id=state.chain_id, reviewer_id=user.id)
         previous = current.get((step_id, user.id))
         if previous is None:
-            raise ValidationError("accept, correct or reject the step first, then comment on it")
+            raise ValidationError(f"{_verdict_names()} the step first, then comment on it")
         store.record_verdict(
             session=session,
             step_id=step_id,

@@ -3,7 +3,8 @@
 // form is drawn for another case or chain (data-key) it is reset to what the server rendered;
 // every choice remembers the key it was made for, and the server refuses one made for another
 // case. Unsent choices are kept as a draft in localStorage (per user, case and chain) and come
-// back after a reload. Keys: y agree, n disagree (then the options), u unusable, Ctrl+Enter submit.
+// back after a reload. Keys: those of the answer verdicts in the page's vocabulary (#cx-vocab: y
+// agree, n disagree then the options, u unusable), Ctrl+Enter submit.
 (() => {
   const form = () => element.querySelector("form.cx-answer");
   const DRAFT = "cx-draft:answer:";
@@ -160,14 +161,23 @@
     return true;
   }
   window.__cxAnswer = { choose, submit };
+  // The answer verdicts' keys come from the server's vocabulary in the page head (#cx-vocab).
+  function answerKeys() {
+    if (!window.__cxAnswerKeyMap) {
+      const island = document.getElementById("cx-vocab");
+      const vocab = island ? JSON.parse(island.textContent) : { answers: [] };
+      window.__cxAnswerKeyMap = Object.fromEntries(vocab.answers.map((a) => [a.key, a.value]));
+    }
+    return window.__cxAnswerKeyMap;
+  }
   if (!window.__cxAnswerKeys) {
     window.__cxAnswerKeys = (e) => {
       const a = window.__cxAnswer;
       const t = e.target;
       const typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
-      const map = { y: "agree", n: "disagree", u: "unusable" };
-      if (!a || typing || e.ctrlKey || e.metaKey || e.altKey || !map[e.key]) return;
-      if (a.choose(map[e.key])) e.preventDefault();
+      if (!a || typing || e.ctrlKey || e.metaKey || e.altKey) return;
+      const chosen = answerKeys()[e.key];
+      if (chosen && a.choose(chosen)) e.preventDefault();
     };
     document.addEventListener("keydown", window.__cxAnswerKeys);
   }
