@@ -130,6 +130,8 @@ def register(app: typer.Typer) -> None:
             None, exists=True, dir_okay=False, help="A file holding the password (kept off the command line)."
         ),
         timeout: float = typer.Option(60.0, min=1, help="Seconds to wait for each answer of the server."),
+        parallel: int = typer.Option(2, min=1, max=8, help="Instances retrieved at once."),
+        compress: bool = typer.Option(False, help="Ask the server to gzip its answers (for slow links)."),
     ) -> None:
         """Query a PACS over DICOMweb (QIDO-RS) and import its chest radiographs (WADO-RS).
 
@@ -150,7 +152,9 @@ def register(app: typer.Typer) -> None:
                 study_date_to=until.date() if until else None,
                 accession=accession,
             )
-            remote = web.Remote(url, user=user, password=password, timeout_s=timeout)
+            remote = web.Remote(
+                url, user=user, password=password, timeout_s=timeout, parallel=parallel, compress=compress
+            )
             with progress_bar("instances") as progress:
                 result = web.import_dicomweb(
                     factory=database(),

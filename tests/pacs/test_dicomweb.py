@@ -132,6 +132,9 @@ def test_credentials_never_reach_the_record() -> None:
     assert remote.source == "https://pacs.example:8443/dicom-web"
     assert "password" not in repr(remote)
     assert remote.session().auth == ("u", "p")
+    # Uncompressed pixel data is not gzipped by the server unless asked (costly, see Remote).
+    assert remote.session().headers["Accept-Encoding"] == "identity"
+    assert Remote("http://x", compress=True).session().headers.get("Accept-Encoding") != "identity"
 
 
 def test_cli_imports_with_a_progress_bar_and_a_summary(settings, orthanc, tmp_path: Path) -> None:
