@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.app.conftest import login
-from tests.conftest import rg1_path
+from tests.conftest import ARTIFACTS, rg1_path
 
 pytestmark = pytest.mark.browser
 
@@ -61,5 +61,7 @@ def test_the_admin_follows_an_import_and_reads_what_it_did_not_import(live, new_
         import_images(factory=live.factory, intake=intake, paths=[rg1_path()], actor="test", recorder=files)
         page.click("#cx-admin-refresh")
         _row_says(page, files.import_id, "files", "command line (1 path)", "Done", "1 / 1 · 1 recognised")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#cx-admin-imports").screenshot(path=str(ARTIFACTS / "admin-imports.png"))
     finally:
         recorder.finish()  # never leave a running import behind for the other tests' admin pages
