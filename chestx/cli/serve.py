@@ -10,8 +10,11 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: str = typer.Option(None, "--host", help="Address to listen on (default CHESTX_HOST)."),
         port: int = typer.Option(None, "--port", help="Port (default CHESTX_PORT)."),
-        demo: bool = typer.Option(
-            True, "--demo/--no-demo", help="Seed the offline demo (accounts and cases)."
+        demo: bool | None = typer.Option(
+            None,
+            "--demo/--no-demo",
+            help="Seed the offline demo (accounts with a published password, and cases). "
+            "Default: only on a loopback address with SQLite.",
         ),
     ) -> None:
         """Serve the review app (creates and migrates a SQLite database on first use)."""

@@ -4,13 +4,16 @@ Contract:
 
 - A login is a random token in an HttpOnly, SameSite=Lax cookie (``chestx_session``); the
   database keeps only its hash (:func:`review_db.store.create_login`), with an expiry, and
-  logout revokes it. :class:`LoginResolver` turns a token into a :class:`UserInfo`, caching the
-  answer for a few seconds so that a page load (dozens of asset requests) costs one query.
+  logout revokes it. :class:`LoginResolver` turns a token into a :class:`UserInfo` by asking the
+  database at every request (one indexed query): a logout, a deactivation or a role change is
+  in force at the next request, on every replica. Nothing about logins is cached in a process.
 - :class:`AuthMiddleware` (pure ASGI, so streaming responses are untouched) runs before every
   route, Gradio's own included (pages, ``/gradio_api/*``, the queue, assets, ``/config``):
   without a valid login a page request is redirected to ``/login`` and anything else gets 401;
-  a page whose role does not match gets 403. Gradio's upload and file routes are refused
-  outright: the app has no uploads and never serves files from Gradio's cache.
+  a page whose role does not match gets 403. Gradio routes the app never uses (uploads, files
+  from Gradio's cache, its proxy, media streams, MCP, monitoring) answer 404 outright. Only the
+  login page and the health probes (``/healthz``, ``/readyz``) are open. The middleware also
+  records the client's address (:mod:`chestx.web.proxies`) in the request's state.
 - Handlers still check the role themselves (:func:`require`): the path guard is the outer wall,
   not the only one.
 """
@@ -18,24 +21,42 @@ Contract:
 from __future__ import annotations
 
 import hashlib
+import html
 import json
-import threading
-import time
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
+import anyio.to_thread
 from sqlalchemy.orm import Session, sessionmaker
 
-from review_db import store
+from chestx.web.proxies import STATE_KEY, TrustedProxies
 from review_db.engine import read_session
 from review_db.errors import PermissionDenied
+from review_db.store import users as user_store
 from review_db.types import Role
 
 COOKIE = "chestx_session"
-PUBLIC_PATHS = frozenset({"/login", "/favicon.ico"})
-# Gradio routes the app never uses: uploads into, and files out of, Gradio's shared cache.
-BLOCKED_FRAGMENTS = ("/gradio_api/upload", "/gradio_api/file=", "/gradio_api/mcp", "/file=")
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
+PUBLIC_PATHS = frozenset({"/login", "/favicon.ico"}) | HEALTH_PATHS
+# Gradio routes the app never uses, refused (404) before any login check: uploads into, and files
+# out of, Gradio's shared cache (``file=`` and its deprecated ``file/`` form), its URL proxy, media
+# streams, recordings, MCP, the AI editing routes and the monitoring dashboard.
+BLOCKED_FRAGMENTS = (
+    "/gradio_api/upload",
+    "/gradio_api/file=",
+    "/gradio_api/file/",
+    "/gradio_api/proxy=",
+    "/gradio_api/stream/",
+    "/gradio_api/process_recording",
+    "/gradio_api/mcp",
+    "/gradio_api/vibe-",
+    "/gradio_api/undo-vibe-",
+    "/file=",
+    "/monitoring",
+)
+_SLASHES = re.compile(r"/{2,}")
 
 
 @dataclass(frozen=True)
@@ -66,51 +87,33 @@ def token_key(token: str) -> str:
 
 
 class LoginResolver:
-    """Token -> user, through the database, with a short cache (revocation clears it here)."""
+    """Token -> user, asked of the database every time (see the module docstring)."""
 
-    def __init__(self, factory: sessionmaker[Session], *, ttl_s: float = 10.0, max_items: int = 4096) -> None:
+    def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
-        self.ttl_s = ttl_s
-        self.max_items = max_items
-        self._cache: dict[str, tuple[float, UserInfo | None]] = {}
-        self._lock = threading.Lock()
 
     def peek(self, token: str | None) -> tuple[bool, UserInfo | None]:
-        """(True, answer) when the answer is known without the database, else (False, None)."""
+        """(True, None) when the token cannot be anyone's (none, or too long), else (False, None):
+        the answer needs the database."""
         if not token or len(token) > 256:
             return True, None
-        with self._lock:
-            hit = self._cache.get(token_key(token))
-        if hit is not None and hit[0] > time.monotonic():
-            return True, hit[1]
         return False, None
 
     def resolve(self, token: str | None) -> UserInfo | None:
+        """The active user behind an open login ``token`` now, else None."""
         known, info = self.peek(token)
         if known:
             return info
-        key = token_key(token)
-        now = time.monotonic()
         with read_session(self.factory) as session:
-            user = store.resolve_login(session=session, token=token)
-            info = None if user is None else UserInfo(user.id, user.username, user.role, user.display_name)
-        with self._lock:
-            if len(self._cache) >= self.max_items:
-                self._cache.clear()
-            self._cache[key] = (now + self.ttl_s, info)
-        return info
+            row = user_store.login_user(session=session, token=token)
+        return None if row is None else UserInfo(row.id, row.username, row.role, row.display_name)
 
+    # TRANSITION: nothing is cached any more; callers (the admin's users panel) may stop calling these.
     def forget(self, token: str | None) -> None:
-        if token:
-            with self._lock:
-                self._cache.pop(token_key(token), None)
+        """Nothing to forget: every request asks the database."""
 
     def forget_user(self, user_id: int) -> None:
-        """Drop every cached answer naming ``user_id`` (deactivated, or given another role): their
-        next request asks the database. Other app processes still wait out :attr:`ttl_s`."""
-        with self._lock:
-            for key in [k for k, (_, info) in self._cache.items() if info is not None and info.id == user_id]:
-                del self._cache[key]
+        """Nothing to forget: every request asks the database."""
 
 
 def cookie_from_headers(headers: Iterable[tuple[bytes, bytes]], name: str = COOKIE) -> str | None:
@@ -147,16 +150,19 @@ class AuthMiddleware:
         *,
         resolver: LoginResolver,
         page_roles: dict[str, frozenset[Role]],
+        proxies: TrustedProxies | None = None,
     ) -> None:
         self.app = app
         self.resolver = resolver
         self.page_roles = page_roles
+        self.proxies = proxies or TrustedProxies()
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - ASGI
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
+        scope.setdefault("state", {})[STATE_KEY] = self.proxies.client(scope)
+        path = _SLASHES.sub("/", scope.get("path", ""))
         if any(fragment in path for fragment in BLOCKED_FRAGMENTS):
             await _respond(scope, send, 404, {"detail": "not found"})
             return
@@ -166,15 +172,15 @@ class AuthMiddleware:
         token = cookie_from_headers(scope.get("headers", ()))
         known, user = self.resolver.peek(token)
         if not known:
-            user = await _in_thread(self.resolver.resolve, token)
+            user = await anyio.to_thread.run_sync(self.resolver.resolve, token)
         if user is None:
             await _unauthenticated(scope, send)
             return
+        scope["state"]["chestx_user"] = user
         allowed = self._allowed_roles(path)
         if allowed is not None and not user.may(*allowed):
             await _respond(scope, send, 403, {"detail": f"{user.role.value} accounts may not open this page"})
             return
-        scope.setdefault("state", {})["chestx_user"] = user
         await self.app(scope, receive, _no_store(send) if _wants_html(scope) else send)
 
     def _allowed_roles(self, path: str) -> frozenset[Role] | None:
@@ -196,12 +202,6 @@ def _no_store(send: Callable) -> Callable:
         await send(message)
 
     return wrapped
-
-
-async def _in_thread(fn: Callable, *args: object) -> object:
-    import anyio.to_thread
-
-    return await anyio.to_thread.run_sync(fn, *args)
 
 
 def _wants_html(scope: dict) -> bool:
@@ -245,7 +245,8 @@ async def _respond(scope: dict, send: Callable, status: int, payload: dict) -> N
         body = (
             "<!doctype html><meta charset=utf-8><title>Not allowed</title>"
             '<body style="font-family:system-ui;margin:3rem"><h1>Not allowed</h1>'
-            f"<p>{_html_escape(payload['detail'])}.</p><p><a href='/'>Back to your start page</a></p>"
+            f"<p>{html.escape(payload['detail'], quote=True)}.</p>"
+            "<p><a href='/'>Back to your start page</a></p>"
         ).encode()
         content_type = b"text/html; charset=utf-8"
     else:
@@ -258,9 +259,3 @@ async def _respond(scope: dict, send: Callable, status: int, payload: dict) -> N
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-def _html_escape(text: str) -> str:
-    import html
-
-    return html.escape(text, quote=True)

@@ -2,15 +2,18 @@
 
 Contract: ``POST /login`` checks the password (argon2, same answer for every failure), starts a
 login session (:func:`review_db.store.create_login`) and sets the HttpOnly, SameSite=Lax
-cookie; repeated failures for one name from one address are slowed down (HTTP 429). ``/logout``
-revokes the login in the database and clears the cookie. ``/`` sends each role to its page.
+cookie. After :data:`MAX_FAILURES` failures for one name from one client address within
+:data:`FAILURE_WINDOW`, further tries answer 429 without a password check, the right password
+included, until the window has passed. The failures are rows in the database, so every replica
+counts the same ones; the address is the connection's peer unless that is a trusted proxy
+(:mod:`chestx.web.proxies`). ``/logout`` revokes the login in the database and clears the
+cookie. ``/`` sends each role to its page.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
-import time
-from collections import deque
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,9 +21,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from chestx.web.auth import COOKIE, safe_next
 from chestx.web.context import AppContext
 from chestx.web.html import esc
+from chestx.web.proxies import client_of
 from review_db import store
-from review_db.engine import session_scope
+from review_db.engine import read_session, session_scope
 from review_db.errors import AuthenticationFailed
+from review_db.store import users as user_store
 from review_db.types import Role
 
 HOME = {
@@ -29,8 +34,8 @@ HOME = {
     Role.researcher: "/dashboards/",
     Role.admin: "/review/",
 }
-MAX_FAILURES = 5  # per name and address within FAILURE_WINDOW_S
-FAILURE_WINDOW_S = 60.0
+MAX_FAILURES = 5  # per name and address within FAILURE_WINDOW
+FAILURE_WINDOW = dt.timedelta(minutes=1)
 # argon2id checks use 64 MiB each: a burst of logins (a department arriving at 9 am) would
 # otherwise hold that much per concurrent login. A few at a time bounds it and costs little.
 PASSWORD_CHECKS = threading.BoundedSemaphore(4)
@@ -70,31 +75,18 @@ button {{ margin-top:1.4rem; width:100%; padding:.75rem; font-size:1rem; font-we
 </main></body></html>"""
 
 
-class FailureLimiter:
-    """Counts recent failed logins per (name, address); more than the limit answers 429."""
+def _blocked(ctx: AppContext, name: str, address: str) -> bool:
+    """Whether ``name`` from ``address`` has used up its tries (a read: no write lock taken)."""
+    with read_session(ctx.factory) as session:
+        failures = user_store.count_login_failures(
+            session=session, username=name, address=address, within=FAILURE_WINDOW
+        )
+    return failures >= MAX_FAILURES
 
-    def __init__(self, limit: int = MAX_FAILURES, window_s: float = FAILURE_WINDOW_S) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._seen: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def blocked(self, key: tuple[str, str]) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            hits = self._seen.get(key)
-            while hits and hits[0] < now - self.window_s:
-                hits.popleft()
-            return bool(hits) and len(hits) >= self.limit
-
-    def fail(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            if len(self._seen) > 10_000:
-                self._seen.clear()
-            self._seen.setdefault(key, deque()).append(time.monotonic())
-
-    def clear(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._seen.pop(key, None)
+def _failed(ctx: AppContext, name: str, address: str) -> None:
+    with session_scope(ctx.factory, actor="web:login") as session:
+        user_store.record_login_failure(session=session, username=name, address=address, keep=FAILURE_WINDOW)
 
 
 def login_page(*, next_path: str = "", error: str = "", username: str = "", demo_hint: str = "") -> str:
@@ -109,7 +101,6 @@ def login_page(*, next_path: str = "", error: str = "", username: str = "", demo
 def router(ctx: AppContext) -> APIRouter:
     """The login, logout and start-page routes for one app."""
     api = APIRouter()
-    limiter = FailureLimiter()
 
     @api.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def get_login(request: Request, next: str = "") -> Response:  # noqa: A002 - the query name
@@ -125,19 +116,22 @@ def router(ctx: AppContext) -> APIRouter:
         password: str = Form(""),
         next: str = Form(""),  # noqa: A002
     ) -> Response:
-        key = (username.strip().lower(), request.client.host if request.client else "")
-        if limiter.blocked(key):
+        address = client_of(request.scope)
+        if _blocked(ctx, username, address):
             page = login_page(
                 next_path=safe_next(next) or "", username=username, error="Too many attempts: wait a minute."
             )
-            return HTMLResponse(page, status_code=429)
+            return HTMLResponse(
+                page, status_code=429, headers={"Retry-After": str(int(FAILURE_WINDOW.total_seconds()))}
+            )
         try:
             with PASSWORD_CHECKS, session_scope(ctx.factory, actor="web:login") as session:
                 user = store.authenticate(session=session, username=username.strip(), password=password)
                 token = store.create_login(session=session, user=user, hours=ctx.settings.session_hours)
+                user_store.clear_login_failures(session=session, username=username, address=address)
                 role = user.role
         except AuthenticationFailed:
-            limiter.fail(key)
+            _failed(ctx, username, address)
             page = login_page(
                 next_path=safe_next(next) or "",
                 username=username,
@@ -145,7 +139,6 @@ def router(ctx: AppContext) -> APIRouter:
                 demo_hint=ctx.demo_hint,
             )
             return HTMLResponse(page, status_code=401)
-        limiter.clear(key)
         response = RedirectResponse(safe_next(next) or HOME[role], status_code=303)
         response.set_cookie(
             COOKIE,
@@ -163,7 +156,6 @@ def router(ctx: AppContext) -> APIRouter:
         if token:
             with session_scope(ctx.factory, actor="web:logout") as session:
                 store.revoke_login(session=session, token=token)
-            ctx.resolver.forget(token)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(
             COOKIE, path="/", httponly=True, samesite="lax", secure=ctx.settings.cookie_secure

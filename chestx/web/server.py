@@ -3,13 +3,16 @@
 Contract: :func:`create_app` returns a FastAPI app with
 
 - ``/login``, ``/logout``, ``/``: our own login (:mod:`chestx.web.login`);
+- ``/healthz``, ``/readyz``: the health probes, open without a login (:mod:`chestx.web.health`);
 - ``/img/{case_id}``: the authorised image route (:mod:`chestx.web.images`);
 - ``/download/{token}``: files built for one user (export zips, chart HTML;
   :mod:`chestx.web.downloads`), researchers and admins only;
 - ``/review/``, ``/teach/``, ``/dashboards/``, ``/export/``, ``/admin/``: one Gradio Blocks each,
   mounted with ``gr.mount_gradio_app``; a page's Blocks, queue and API live under its path, so
   the middleware can refuse a whole page (API included) to a role by path;
-- :class:`chestx.web.auth.AuthMiddleware` in front of all of it.
+- :class:`chestx.web.auth.AuthMiddleware` in front of all of it (trusting ``X-Forwarded-For``
+  only from ``CHESTX_TRUSTED_PROXIES``), and in front of that the JSON access log
+  (:mod:`chestx.web.access_log`) unless ``CHESTX_ACCESS_LOG`` is off.
 
 It touches no global state: several apps (tests, the benchmark) can live in one process. At
 start-up it folds the dashboards' verdict rollup in a background thread (``warm_dashboards``),
@@ -31,16 +34,20 @@ from fastapi import FastAPI
 from chestx import compose
 from chestx.compose import reasoner_config
 from chestx.settings import Settings
-from chestx.web import downloads, images, login
+from chestx.web import downloads, health, images, login
+from chestx.web.access_log import AccessLogMiddleware
 from chestx.web.admin.page import build_admin_page
 from chestx.web.auth import AuthMiddleware, LoginResolver
 from chestx.web.common import css, head
 from chestx.web.context import AppContext, BackendFactory
 from chestx.web.dashboards.page import build_dashboard_page, warm_up
 from chestx.web.export.page import build_export_page, export_root
+from chestx.web.proxies import TrustedProxies
 from chestx.web.review.page import build_review_page
+from chestx.web.study.page import build_study_page
 from chestx.web.teach.page import build_teach_page
 from imaging import RenderCache
+from migrations.runner import head_revision
 from review_db.types import Role
 from services.generation import configured, make_backend
 
@@ -50,6 +57,7 @@ PAGES: dict[str, tuple[Callable[[AppContext], gr.Blocks], frozenset[Role]]] = {
     "/teach": (build_teach_page, frozenset({Role.educator})),
     "/dashboards": (build_dashboard_page, frozenset({Role.researcher})),
     "/export": (build_export_page, frozenset({Role.researcher})),
+    "/study": (build_study_page, frozenset({Role.reviewer, Role.researcher})),
     "/admin": (build_admin_page, frozenset()),
 }
 # Routes outside the pages that the middleware also guards by role (admins: all).
@@ -107,6 +115,7 @@ def create_app(
     )
     app = FastAPI(title="ChestX Review", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(login.router(ctx))
+    app.include_router(health.router(engine=factory.kw["bind"], head=head_revision(settings.sqlalchemy_url)))
     app.include_router(images.router(ctx))
     app.include_router(downloads.router(ctx))
     theme = gr.themes.Default(primary_hue="blue", neutral_hue="slate")
@@ -125,7 +134,10 @@ def create_app(
             head=head(),
         )
     guarded_paths = {path: roles for path, (_b, roles) in PAGES.items()} | ROUTE_ROLES
-    app.add_middleware(AuthMiddleware, resolver=ctx.resolver, page_roles=guarded_paths)
+    proxies = TrustedProxies(settings.trusted_proxies)
+    app.add_middleware(AuthMiddleware, resolver=ctx.resolver, page_roles=guarded_paths, proxies=proxies)
+    if settings.access_log:  # added last: the outermost, so the login wall's refusals are logged
+        app.add_middleware(AccessLogMiddleware)
     app.state.chestx = ctx
     _start_background(ctx, warm_dashboards=warm_dashboards)
     return app
