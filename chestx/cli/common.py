@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import unicodedata
 from collections.abc import Iterator
 
 import typer
@@ -18,6 +19,25 @@ def settings() -> Settings:
     return get_settings()
 
 
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on one terminal line: a backslash, a newline, other control
+    characters and invisible format characters (bidi overrides) are written as escapes (``\\n``,
+    ``\\x1b``, ``\\u202e``), so a file name cannot forge lines or colours in the output."""
+    return "".join(_escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    if unicodedata.category(ch)[0] != "C":  # Cc control, Cf format, Cs lone surrogate, Co, Cn
+        return ch
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` to stderr and return an Exit to raise."""
     typer.echo(f"error: {message}", err=True)
@@ -30,7 +50,7 @@ def clean_errors() -> Iterator[None]:
     try:
         yield
     except ChestXError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(printable(f"error: {exc}"), err=True)  # it may name a file (a newline in it)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
-from chestx.cli.common import clean_errors, database, fail, settings
+from chestx.cli.common import clean_errors, database, fail, printable, settings
 from chestx.compose import intake
 from services.import_runs import ImportRecorder
 from services.importing import ImportReport, Progress, import_images, import_predictions
@@ -40,7 +40,8 @@ def progress_bar(what: str) -> Iterator[Progress]:
 
 def _print_report(report: ImportReport, what: str) -> None:
     for name, reason in report.rejected:
-        typer.echo(f"rejected: {reason}" if name in reason else f"rejected: {name}: {reason}", err=True)
+        line = f"rejected: {reason}" if name in reason else f"rejected: {name}: {reason}"
+        typer.echo(printable(line), err=True)  # a file name may hold a newline
     _grouped("skipped", report.skipped)
     _grouped("warning", [(name, w) for name, w in report.warnings])
     skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
@@ -57,7 +58,7 @@ def _grouped(heading: str, items: list[tuple[str, str]]) -> None:
         by_text.setdefault(text, []).append(name)
     for text, names in by_text.items():
         where = names[0] if len(names) == 1 else f"{len(names)} items ({names[0]} ...)"
-        typer.echo(f"{heading}: {where}: {text}", err=True)
+        typer.echo(printable(f"{heading}: {where}: {text}"), err=True)
 
 
 def _ids(ids: list[int]) -> str:
