@@ -53,7 +53,7 @@ def _judge(kind: JudgeKind, url: str | None, model: str | None, concurrency: int
     base_url, name = url or s.judge_base_url, model or s.judge_model
     if not base_url or not name:
         raise fail("the llm judge needs --judge-url and --judge-model (or CHESTX_JUDGE_BASE_URL/_MODEL)")
-    key = s.openai_api_key.get_secret_value() if s.openai_api_key else None
+    key = s.judge_api_key.get_secret_value() if s.judge_api_key else None  # never the reasoner's key
     return LLMJudge(LLMJudgeConfig(base_url=base_url, model=name, api_key=key, concurrency=concurrency))
 
 
