@@ -133,6 +133,27 @@ def _model_and_tokenizer(name_or_path: str) -> tuple[Any, Any]:
     return model, tokenizer
 
 
+def _saved_scorer(
+    trainer: Any, tokenizer: Any, out: Path, training_args: ChestXPRMConfig, model_args: PRMModelConfig
+) -> TokenPRM:
+    """Complete the trained folder (tokenizer, marker) and return its scorer, as loaded later."""
+    tokenizer.save_pretrained(str(out))
+    write_marker(
+        out,
+        kind="trl",
+        base_model=model_args.model_name_or_path,
+        adapter=model_args.use_peft,
+        separator=training_args.step_separator,
+        max_length=training_args.max_length,
+    )
+    return TokenPRM(
+        trainer.model.merge_and_unload() if model_args.use_peft else trainer.model,
+        tokenizer,
+        separator=training_args.step_separator,
+        max_length=training_args.max_length,
+    )
+
+
 def main(
     data_args: DataArguments,
     training_args: ChestXPRMConfig,
@@ -160,21 +181,7 @@ def main(
         callbacks=list(callbacks),
     )
     result, out = train_and_save(trainer, training_args, "prm")
-    tokenizer.save_pretrained(str(out))
-    write_marker(
-        out,
-        kind="trl",
-        base_model=model_args.model_name_or_path,
-        adapter=model_args.use_peft,
-        separator=training_args.step_separator,
-        max_length=training_args.max_length,
-    )
-    scorer = TokenPRM(
-        trainer.model.merge_and_unload() if model_args.use_peft else trainer.model,
-        tokenizer,
-        separator=training_args.step_separator,
-        max_length=training_args.max_length,
-    )
+    scorer = _saved_scorer(trainer, tokenizer, out, training_args, model_args)
     held, auroc = held_out_auroc(scorer, rows)
     return {
         "kind": "trl",
