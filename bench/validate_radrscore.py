@@ -35,9 +35,10 @@ import numpy as np  # noqa: E402
 
 from bench.common import machine, write_section  # noqa: E402
 from reasoner.radrscore import RuleJudge, read_items  # noqa: E402
-from reasoner.radrscore.fit import judged_files, spearman, training_data  # noqa: E402
+from reasoner.radrscore.fit import spearman, training_data  # noqa: E402
 from reasoner.radrscore.heldout import calibration, held_apart  # noqa: E402
 from reasoner.radrscore.offline import COMPONENTS, DEFAULT_PARAMS  # noqa: E402
+from reasoner.radrscore.refit import judged_files  # noqa: E402
 from reasoner.radrscore.validation import judge_items  # noqa: E402
 
 SECTION = "## RadRScore validation (issue 14)"

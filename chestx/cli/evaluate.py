@@ -2,7 +2,7 @@
 ``chestx eval fit-judge DATA_DIR...``: refit the offline judge's parameters.
 
 ``radrscore`` is a thin wrapper over :func:`reasoner.radrscore.score_items`; ``fit-judge`` over
-:func:`reasoner.radrscore.fit.fit_judge`. FILE is in ChestX-Reasoner's
+:func:`reasoner.radrscore.refit.fit_judge`. FILE is in ChestX-Reasoner's
 evaluation format (a JSON list or JSON Lines of items with ``question``, ``answer``, ``pred``,
 ``reason_steps``, ``original_report``); the output has one JSON line per item, in file order,
 with ``index``, ``task_type``, ``completeness``, ``factuality``, ``effectiveness``, ``correct``
@@ -151,9 +151,9 @@ def fit_judge(
     select: bool = typer.Option(True, "--select/--no-select", help="Choose model kinds by nested selection."),
 ) -> None:
     """Refit the offline judge's parameters from judged evaluation files (GPT-4o's verdicts)."""
-    from reasoner.radrscore.fit import fit_judge as fit
-    from reasoner.radrscore.fit import judged_files, write_params
     from reasoner.radrscore.offline import DEFAULT_PARAMS
+    from reasoner.radrscore.refit import fit_judge as fit
+    from reasoner.radrscore.refit import judged_files, write_params
 
     files = judged_files(data)
     if not files:

@@ -1,4 +1,4 @@
-"""Fitting the offline judge's parameters from the paper's judged evaluation files.
+"""Fitting the offline judge's models from the paper's judged evaluation files.
 
 :func:`training_data` reads evaluation files whose items carry GPT-4o's verdicts, extracts each
 item's units and features (as the judge does) and labels every unit from GPT-4o's verdicts
@@ -11,15 +11,13 @@ item-level Spearman of the component against GPT-4o's, over folds of the trainin
 (leave one training file out; four random folds of items when there is one file). Nothing is
 chosen on data the fit will be measured on.
 
-:func:`fit_judge` fits the three components on whole files and returns the parameters' JSON with
-its provenance (command, files and their sha256, date, git commit).
+:func:`fit_params` fits the three components; :mod:`reasoner.radrscore.refit` adds the
+provenance and writes the parameters' file (``chestx eval fit-judge``).
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
-import subprocess
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,9 +30,10 @@ from scipy.stats import spearmanr
 from reasoner.radrscore import models
 from reasoner.radrscore.embedding import PhraseEmbedder, default_embedder
 from reasoner.radrscore.evalfile import paper_scores, read_items, sample_from_item
-from reasoner.radrscore.features import StepUnit, completeness_features, model_step_features
+from reasoner.radrscore.features import completeness_features, model_step_features
 from reasoner.radrscore.labels import effective_counts, effective_labels, gpt_units
 from reasoner.radrscore.offline import COMPONENTS, ComponentModel, OfflineJudge, prepare
+from reasoner.radrscore.units import StepUnit
 
 # Candidate models, compared by nested selection. A weight of None counts every step that states
 # a finding once (the rule segmenter); the others learn GPT-4o's count per step.
@@ -82,10 +81,6 @@ class TrainingData:
         return self.reference if SIDE[component] == "reference" else self.model
 
 
-def sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _unit_targets(units: Sequence[StepUnit], placed: Sequence[tuple[int, bool]] | None) -> tuple[list, list]:
     """Per unit: how many judged findings fall in it, and which share of them was judged true."""
     if placed is None:
@@ -116,7 +111,8 @@ def training_data(
     files, file_of, contexts, items = [], [], [], []
     for k, path in enumerate(paths):
         loaded = read_items(path)
-        files.append({"name": Path(path).name, "sha256": sha256(path), "items": len(loaded)})
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        files.append({"name": Path(path).name, "sha256": digest, "items": len(loaded)})
         for item in loaded:
             contexts.append(prepare(sample_from_item(item)[0]))
             items.append(item)
@@ -320,35 +316,33 @@ def fit_models(
     With ``select=False`` the first candidate of each list is used (no selection). The result
     also records each candidate pair's mean inner-fold Spearman (``selection``).
     """
-    pairs = [(w, p) for w in WEIGHT_CANDIDATES for p in PROBABILITY_CANDIDATES]
-    table = {}
+    weight_specs, probability_specs = WEIGHT_CANDIDATES, PROBABILITY_CANDIDATES  # read at call time
+    pairs = [(i, j) for i in range(len(weight_specs)) for j in range(len(probability_specs))]
+    table: dict[int, float] = {}
     if select and len(pairs) > 1:
         rhos: dict[int, list[float]] = {k: [] for k in range(len(pairs))}
         for test in inner_folds(data, train):
             fit_part = train & ~test
-            weights = {
-                i: fit_weight(w, *_weight_inputs(data, component, fit_part))
-                for i, w in enumerate(WEIGHT_CANDIDATES)
-            }
-            probs = {
-                i: fit_probability(p, *_probability_inputs(data, component, fit_part))
-                for i, p in enumerate(PROBABILITY_CANDIDATES)
-            }
-            for k, (w, p) in enumerate(pairs):
-                spec = {
-                    "weight": weights[WEIGHT_CANDIDATES.index(w)],
-                    "probability": probs[PROBABILITY_CANDIDATES.index(p)],
-                }
+            weights = [fit_weight(w, *_weight_inputs(data, component, fit_part)) for w in weight_specs]
+            probs = [
+                fit_probability(p, *_probability_inputs(data, component, fit_part)) for p in probability_specs
+            ]
+            for k, (i, j) in enumerate(pairs):
+                spec = {"weight": weights[i], "probability": probs[j]}
                 rhos[k].append(spearman(data.paper[component], component_scores(data, component, spec, test)))
         table = {k: float(np.nanmean(v)) for k, v in rhos.items()}
         best = max(table, key=lambda k: (table[k], -k))
     else:
         best = 0
-    w_spec, p_spec = pairs[best]
+    w_spec, p_spec = weight_specs[pairs[best][0]], probability_specs[pairs[best][1]]
     fitted = _fit_spec(data, component, train, w_spec, p_spec)
     fitted["chosen"] = {"weight": w_spec, "probability": p_spec}
     fitted["selection"] = [
-        {"weight": pairs[k][0], "probability": pairs[k][1], "inner_spearman": round(v, 4)}
+        {
+            "weight": weight_specs[pairs[k][0]],
+            "probability": probability_specs[pairs[k][1]],
+            "inner_spearman": round(v, 4),
+        }
         for k, v in table.items()
     ]
     return fitted
@@ -375,81 +369,3 @@ def fit_params(data: TrainingData, train: np.ndarray, *, select: bool = True) ->
         "features": dict(data.names),
         "components": {c: fit_models(data, c, train, select=select) for c in COMPONENTS},
     }
-
-
-def git_commit(cwd: str | Path | None = None) -> str | None:
-    """The checkout's commit (with "+dirty" when the judge's code differs from it), or None
-    outside a git checkout. The parameters' own directory is not code: it does not count."""
-    here = Path(__file__).parent
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=cwd or here, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "HEAD")
-        changed = git("status", "--porcelain", "--", str(here), f":(exclude){here / 'params'}")
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit + ("+dirty" if changed else "")
-
-
-def fit_judge(
-    paths: Sequence[str | Path],
-    *,
-    command: str,
-    embedder: PhraseEmbedder | None = None,
-    progress: Callable[[str], None] | None = None,
-    select: bool = True,
-) -> dict[str, Any]:
-    """The offline judge's parameters fitted on every item of ``paths``, with their provenance."""
-    data = training_data(paths, embedder=embedder, progress=progress)
-    params = fit_params(data, np.ones(data.n_items, dtype=bool), select=select)
-    params["provenance"] = {
-        "command": command,
-        "data": data.files,
-        "date": datetime.date.today().isoformat(),
-        "git_commit": git_commit(),
-        "units": {
-            "reference": int(len(data.reference.item)),
-            "model": int(len(data.model.item)),
-        },
-        "note": "GPT-4o's verdicts (the paper's judge) in the files above; no text of them is stored here",
-    }
-    return params
-
-
-def judged_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The evaluation files under ``paths`` (files, or directories searched for ``*.json`` and
-    ``*.jsonl``, sorted) whose first item carries GPT-4o's verdicts (``gt_key_finding``)."""
-    out = []
-    for path in map(Path, paths):
-        candidates = sorted([*path.glob("*.json"), *path.glob("*.jsonl")]) if path.is_dir() else [path]
-        for candidate in candidates:
-            try:
-                items = read_items(candidate)
-            except (ValueError, UnicodeDecodeError):
-                continue
-            if items and "gt_key_finding" in items[0]:
-                out.append(candidate)
-    return out
-
-
-def write_params(params: Mapping[str, Any], out: str | Path) -> None:
-    """Write the parameters' JSON atomically: objects indented, number arrays on one line."""
-    import json
-    import os
-    import re
-
-    text = json.dumps(params, indent=1)
-    text = re.sub(
-        r"\[\s*((?:-?[0-9.eE+-]+,\s*)*-?[0-9.eE+-]+)\s*\]",
-        lambda m: "[" + ",".join(m.group(1).split()).replace(",,", ",") + "]",
-        text,
-    )
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(text + "\n", encoding="utf-8")
-    os.replace(partial, out)

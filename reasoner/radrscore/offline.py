@@ -3,7 +3,7 @@
 For each sample, findings with a status and a side are extracted from every step of both chains
 and from the report by the rules of :mod:`reasoner.radrscore.extract`; each step of each chain
 becomes a *unit* with a row of generic features (:mod:`reasoner.radrscore.features`). Learned
-models (JSON, :mod:`reasoner.radrscore.models`; fitted by :func:`reasoner.radrscore.fit.fit_judge`
+models (JSON, :mod:`reasoner.radrscore.models`; fitted by :func:`reasoner.radrscore.refit.fit_judge`
 on the paper's judged evaluation files) then give, per unit:
 
 - a *weight*: how many findings (completeness, factuality) or steps (effectiveness) the paper's

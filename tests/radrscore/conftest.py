@@ -55,7 +55,7 @@ def real_items() -> list[dict]:
 @pytest.fixture(scope="session")
 def judged_files() -> list[Path]:
     """The judged evaluation files of ../shared/data (skips where they are absent)."""
-    from reasoner.radrscore.fit import judged_files as find
+    from reasoner.radrscore.refit import judged_files as find
 
     files = find([SHARED]) if SHARED.exists() else []
     if not files:

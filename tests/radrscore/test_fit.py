@@ -13,13 +13,27 @@ from typer.testing import CliRunner
 
 from chestx.cli import app
 from reasoner.radrscore import OfflineJudge, read_items, sample_from_item, sample_score
-from reasoner.radrscore.fit import fit_judge, judged_files, spearman, training_data
+from reasoner.radrscore.fit import spearman, training_data
 from reasoner.radrscore.heldout import calibration, folds, held_apart, source
 from reasoner.radrscore.labels import effective_counts, effective_labels, gpt_units
+from reasoner.radrscore.refit import fit_judge, judged_files
 
 from .synthetic import write_judged
 
 NAMES = {"chestx_reasoner_x_single.json": 40, "gpt4o_x_single.json": 40, "gpt4o_x_multi.json": 30}
+
+
+@pytest.fixture(autouse=True)
+def small_candidates(monkeypatch) -> None:
+    """Two small candidates of each kind: the selection runs, in seconds rather than minutes."""
+    import reasoner.radrscore.fit as fit
+
+    monkeypatch.setattr(
+        fit,
+        "PROBABILITY_CANDIDATES",
+        ({"kind": "linear", "C": 0.1}, {"kind": "trees", "max_depth": 2, "max_iter": 20}),
+    )
+    monkeypatch.setattr(fit, "WEIGHT_CANDIDATES", (None, {"kind": "trees", "max_depth": 2, "max_iter": 20}))
 
 
 @pytest.fixture(scope="module")
