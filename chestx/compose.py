@@ -15,6 +15,7 @@ from migrations.runner import ready_factory
 from review_db.engine import session_factory
 from services.generation import ReasonerConfig
 from services.importing import Intake
+from training.context import WorkerConfig
 
 
 def reasoner_config(
@@ -64,3 +65,15 @@ def ready_database(settings: Settings) -> sessionmaker[Session]:
     """The settings' database, migrated when it is SQLite (SchemaOutOfDate for PostgreSQL)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     return ready_factory(settings.sqlalchemy_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    """What a training worker needs from the deploy settings (written to its private config file)."""
+    return WorkerConfig(
+        database_url=settings.sqlalchemy_url,
+        runs_dir=settings.runs_dir,
+        image_dir=settings.image_dir,
+        cache_dir=settings.cache_dir,
+        pseudonym_key=settings.key_bytes(),
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )

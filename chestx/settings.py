@@ -117,6 +117,11 @@ class Settings(BaseSettings):
         return self.home / "images"
 
     @property
+    def cache_dir(self) -> Path:
+        """Files the app writes for its pages and workers (chart HTML, export zips)."""
+        return self.home / "cache"
+
+    @property
     def models_dir(self) -> Path:
         return self.home / "models"
 

@@ -274,7 +274,7 @@ def _studies(factory: sessionmaker[Session], intake: Intake, folder: Path) -> di
 
     ids: dict[str, int] = {}
     for name, path in _image_files(folder).items():
-        prepared = intake.prepare(path)
+        prepared = intake.prepare(path, patient_id=f"demo-patient-{name.split('-')[0]}")
         with session_scope(factory, actor="system:demo") as session:
             study, _ = store.add_study(
                 session=session, prepared=prepared, image_root=intake.image_dir, is_demo=True

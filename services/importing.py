@@ -57,8 +57,11 @@ class Intake:
     max_bytes: int = 200 * 1024 * 1024
     required_reviews: int = 1
 
-    def prepare(self, path: Path, *, base_dir: Path | None = None) -> PreparedImage:
-        """Validate, decode and de-identify one file (ImageRejected says why not)."""
+    def prepare(
+        self, path: Path, *, base_dir: Path | None = None, patient_id: str | None = None
+    ) -> PreparedImage:
+        """Validate, decode and de-identify one file (ImageRejected says why not); ``patient_id``
+        names the patient of a file that carries none (a PNG), for its keyed pseudonym."""
         return prepare_image(
             path,
             key=self.key,
@@ -66,6 +69,7 @@ class Intake:
             max_pixels=self.max_pixels,
             max_bytes=self.max_bytes,
             base_dir=base_dir,
+            patient_id=patient_id,
         )
 
     def prepare_bytes(self, data: bytes, *, label: str) -> PreparedImage:

@@ -16,7 +16,8 @@ import typer
 
 from chestx.cli.common import clean_errors, database, settings
 from chestx.cli.evaluate import eval_app
-from chestx.cli.train import follow_job, report, worker_config
+from chestx.cli.train import follow_job, report
+from chestx.compose import worker_config
 from services import training as jobs
 from training.arguments import load_yaml
 

@@ -19,10 +19,9 @@ import typer
 from tqdm import tqdm
 
 from chestx.cli.common import clean_errors, database, fail, settings
-from chestx.settings import Settings
+from chestx.compose import worker_config
 from services import training as jobs
 from training.arguments import load_yaml
-from training.context import WorkerConfig
 from training.entry_points import PRM_KINDS
 
 # What `chestx train` prints of a finished run's metrics.
@@ -37,22 +36,6 @@ SHOWN_METRICS = (
     "prm_dir",
     "adapter_dir",
 )
-
-
-def worker_config(s: Settings) -> WorkerConfig:
-    """What a training worker needs from the deploy settings.
-
-    Interim home: this belongs with the other adapters in ``chestx.compose`` (see the report of
-    issue 15); the admin page has the same function until then.
-    """
-    return WorkerConfig(
-        database_url=s.sqlalchemy_url,
-        runs_dir=s.runs_dir,
-        image_dir=s.image_dir,
-        cache_dir=s.home / "cache",
-        pseudonym_key=s.key_bytes(),
-        busy_timeout_ms=s.sqlite_busy_timeout_ms,
-    )
 
 
 class _Bars:

@@ -50,7 +50,7 @@ class AppContext:
     @property
     def cache_dir(self) -> Path:
         """Files the app writes for its pages (chart HTML, export zips): ``<home>/cache``."""
-        return self.settings.home / "cache"
+        return self.settings.cache_dir
 
     @property
     def renew_every_s(self) -> float:

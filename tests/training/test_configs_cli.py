@@ -94,7 +94,7 @@ def test_train_rejects_a_bad_config_before_recording_a_run(settings, tmp_path: P
 
 def test_a_stage_that_raises_is_recorded_failed_with_its_error(settings, tmp_path: Path) -> None:
     from chestx.cli.common import database
-    from chestx.cli.train import worker_config
+    from chestx.compose import worker_config
     from review_db.models import TrainingRun
     from review_db.types import RunStatus
     from training.worker import execute

@@ -75,7 +75,7 @@ def _demo(settings):  # noqa: ANN001, ANN202
 
 def test_a_loop_with_nothing_to_train_on_succeeds_and_changes_no_model(settings) -> None:  # noqa: ANN001
     """The demo's cases are never trained on by default: the loop says so and stops."""
-    from chestx.cli.train import worker_config
+    from chestx.compose import worker_config
     from training import runs
     from training.worker import execute
 

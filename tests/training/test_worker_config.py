@@ -50,7 +50,7 @@ def test_a_spawned_worker_runs_from_its_file_and_removes_it(settings) -> None:  
     """A loop with nothing to train on, through a real worker process: it opens the database and
     reads the pseudonym key from its file alone, then removes the file."""
     from chestx.cli.common import database
-    from chestx.cli.train import worker_config
+    from chestx.compose import worker_config
 
     factory = database()
     with session_scope(factory, actor="test") as s:

@@ -5,7 +5,7 @@ Contract: :func:`build_admin_page` returns the page; admins only (path guard and
 The users section is :mod:`chestx.web.admin.users_panel`: the accounts table, "Add user", and for a
 picked account "Change role", "Reset password", "Deactivate" and "Reactivate"; each shows its
 message (or the reason nothing changed) above the table, which it refreshes. The training section
-is :mod:`chestx.web.admin.training_panel` over :func:`training.jobs.overview`; a ``gr.Timer`` refreshes
+is :mod:`chestx.web.admin.training_panel` over :func:`services.training.overview`; a ``gr.Timer`` refreshes
 it every :data:`TICK_S` seconds while a job is queued or running (and stops when none is).
 "Run loop now" starts the loop in a detached worker process; "Cancel job" ends the active job.
 The imports section is :mod:`chestx.web.admin.imports_panel` (each import of images, running or

@@ -18,31 +18,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from chestx.settings import Settings
+from chestx.compose import worker_config
 from chestx.web.auth import UserInfo, require
 from chestx.web.context import AppContext
 from chestx.web.html import esc, table
 from services import training as jobs
-from training.context import WorkerConfig
 from training.loop import SHIPPED_CONFIG
 
 DEFAULT_LOOP_CONFIG = SHIPPED_CONFIG
-
-
-def worker_config(s: Settings) -> WorkerConfig:
-    """What a training worker needs from the deploy settings.
-
-    Interim home: this belongs with the other adapters in ``chestx.compose`` (see the report of
-    issue 15), where ``chestx.cli.train.worker_config`` goes too.
-    """
-    return WorkerConfig(
-        database_url=s.sqlalchemy_url,
-        runs_dir=s.runs_dir,
-        image_dir=s.image_dir,
-        cache_dir=s.home / "cache",
-        pseudonym_key=s.key_bytes(),
-        busy_timeout_ms=s.sqlite_busy_timeout_ms,
-    )
 
 
 def loop_config_path(ctx: AppContext) -> Path:
