@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import typer
+from tqdm import tqdm
 
 from chestx.cli.common import fail, settings
 
@@ -36,25 +37,22 @@ class JudgeKind(enum.StrEnum):
 
 def _judge(kind: JudgeKind, url: str | None, model: str | None, concurrency: int, params: Path | None = None):  # noqa: ANN202
     """The judge the options and settings ask for (imports the heavy parts only when used)."""
-    if kind is JudgeKind.offline:
-        from reasoner.radrscore import OfflineJudge
+    from reasoner import radrscore  # lazy: scipy, scikit-learn and the embeddings (~2 s)
 
+    if kind is JudgeKind.offline:
         try:
-            return OfflineJudge(params=params)
+            return radrscore.OfflineJudge(params=params)
         except (OSError, ValueError, KeyError) as exc:
             raise fail(f"cannot read the offline judge's parameters: {exc}") from None
     if kind is JudgeKind.rules:
-        from reasoner.radrscore import RuleJudge
-
-        return RuleJudge()
-    from reasoner.radrscore import LLMJudge, LLMJudgeConfig
-
+        return radrscore.RuleJudge()
     s = settings()
     base_url, name = url or s.judge_base_url, model or s.judge_model
     if not base_url or not name:
         raise fail("the llm judge needs --judge-url and --judge-model (or CHESTX_JUDGE_BASE_URL/_MODEL)")
     key = s.judge_api_key.get_secret_value() if s.judge_api_key else None  # never the reasoner's key
-    return LLMJudge(LLMJudgeConfig(base_url=base_url, model=name, api_key=key, concurrency=concurrency))
+    config = radrscore.LLMJudgeConfig(base_url=base_url, model=name, api_key=key, concurrency=concurrency)
+    return radrscore.LLMJudge(config)
 
 
 def _format_summary(summary: dict) -> str:
@@ -112,12 +110,10 @@ def radrscore(
     summary: Path | None = typer.Option(None, help="Also write the summary as JSON here."),
 ) -> None:
     """Score every item of FILE with RadRScore and answer accuracy."""
-    from tqdm import tqdm
-
-    from reasoner.radrscore import read_items, score_items, summarise
+    from reasoner import radrscore  # lazy: scipy, scikit-learn and the embeddings (~2 s)
 
     try:
-        items = read_items(file)
+        items = radrscore.read_items(file)
     except (ValueError, UnicodeDecodeError) as exc:
         raise fail(f"{file}: {exc}") from None
     scorer = _judge(judge, judge_url, judge_model, concurrency, params)
@@ -129,11 +125,11 @@ def radrscore(
         partial.open("w", encoding="utf-8") as sink,
         tqdm(total=len(items), desc="radrscore", unit="item", file=sys.stderr) as bar,
     ):
-        for row in score_items(items, judge=scorer, batch_size=batch_size, on_batch=bar.update):
+        for row in radrscore.score_items(items, judge=scorer, batch_size=batch_size, on_batch=bar.update):
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
             rows.append(row)
     os.replace(partial, out)  # a crash never leaves a short file under the final name
-    result = summarise(rows)
+    result = radrscore.summarise(rows)
     if summary is not None:
         summary.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     typer.echo(_format_summary(result))
@@ -151,17 +147,17 @@ def fit_judge(
     select: bool = typer.Option(True, "--select/--no-select", help="Choose model kinds by nested selection."),
 ) -> None:
     """Refit the offline judge's parameters from judged evaluation files (GPT-4o's verdicts)."""
-    from reasoner.radrscore.offline import DEFAULT_PARAMS
-    from reasoner.radrscore.refit import fit_judge as fit
-    from reasoner.radrscore.refit import judged_files, write_params
+    from reasoner.radrscore import offline, refit  # lazy: scipy and scikit-learn (~2 s)
 
-    files = judged_files(data)
+    files = refit.judged_files(data)
     if not files:
         raise fail("no evaluation file with GPT-4o's verdicts (gt_key_finding, recall_res, ...) found")
     command = "chestx eval fit-judge " + " ".join(str(p) for p in data)
-    params = fit(files, command=command, select=select, progress=lambda m: typer.echo(m, err=True))
-    target = out or DEFAULT_PARAMS
-    write_params(params, target)
+    params = refit.fit_judge(
+        files, command=command, select=select, progress=lambda m: typer.echo(m, err=True)
+    )
+    target = out or offline.DEFAULT_PARAMS
+    refit.write_params(params, target)
     for name, component in params["components"].items():
         typer.echo(
             f"{name}: weight {component['chosen']['weight']}, "

@@ -55,15 +55,12 @@ def register(app: typer.Typer) -> None:
         and body parts are accepted and not kept (the reason is recorded). Each sender's
         association is recorded as an import on the admin page.
         """
-        from services.pacs.receiver import (
-            Receiver,
-            ReceiverConfig,
-        )  # lazy: the optional [pacs] extra (pynetdicom)
+        from services.pacs import receiver as scp  # lazy: the optional [pacs] extra (pynetdicom)
 
         title, allowed = _ae_title(ae_title, "--ae-title"), tuple(_ae_title(a, "--allow") for a in allow)
         if not allowed and not _loopback(host):
             raise fail(f"listening on {host} needs --allow with the AE titles that may send")
-        config = ReceiverConfig(
+        config = scp.ReceiverConfig(
             ae_title=title,
             port=port,
             host=host,
@@ -80,7 +77,9 @@ def register(app: typer.Typer) -> None:
 
         stop = threading.Event()
         with clean_errors():
-            receiver = Receiver(factory=database(), intake=intake(settings()), config=config, listener=tell)
+            receiver = scp.Receiver(
+                factory=database(), intake=intake(settings()), config=config, listener=tell
+            )
             try:
                 receiver.start()
             except OSError as exc:

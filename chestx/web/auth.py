@@ -108,13 +108,6 @@ class LoginResolver:
             row = user_store.login_user(session=session, token=token)
         return None if row is None else UserInfo(row.id, row.username, row.role, row.display_name)
 
-    # TRANSITION: nothing is cached any more; callers (the admin's users panel) may stop calling these.
-    def forget(self, token: str | None) -> None:
-        """Nothing to forget: every request asks the database."""
-
-    def forget_user(self, user_id: int) -> None:
-        """Nothing to forget: every request asks the database."""
-
 
 def cookie_from_headers(headers: Iterable[tuple[bytes, bytes]], name: str = COOKIE) -> str | None:
     for key, value in headers:

@@ -58,8 +58,16 @@ class AppContext:
         return max(5.0, min(60.0, self.settings.lock_minutes * 60 / 3))
 
     def user(self, request: object) -> UserInfo | None:
-        """The logged-in user behind a FastAPI or Gradio request (None if the login ended)."""
-        return self.resolver.resolve(token_of(request))
+        """The logged-in user behind a FastAPI or Gradio request (None if the login ended).
+
+        A request the auth middleware let through carries the user it resolved for this very
+        request (the same check, not a cached one); anything else asks the database.
+        """
+        inner = getattr(request, "request", None) or request
+        scope = getattr(inner, "scope", None)
+        state = scope.get("state") if isinstance(scope, dict) else None
+        user = state.get("chestx_user") if isinstance(state, dict) else None
+        return user if isinstance(user, UserInfo) else self.resolver.resolve(token_of(request))
 
     def write(self, user: UserInfo) -> AbstractContextManager[Session]:
         """One unit of work on behalf of ``user`` (audited as ``user:<id>``)."""

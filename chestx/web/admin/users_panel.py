@@ -89,8 +89,7 @@ def change_role(ctx: AppContext, user: UserInfo | None, *, username: str, role: 
         target = _target(session, username)
         before = target.role.value
         accounts.set_role(session=session, user_id=target.id, role=role or "")
-        target_id, after = target.id, target.role.value
-    ctx.resolver.forget_user(target_id)
+        after = target.role.value
     if after == before:
         return f"{username} already has the role {after}; nothing changed."
     return f"{username} is now {after} (was {before})."
@@ -105,8 +104,6 @@ def reset_password(ctx: AppContext, user: UserInfo | None, *, username: str, pas
         accounts.set_password(
             session=session, user_id=target.id, password=password or "", end_sessions=others
         )
-        target_id = target.id
-    ctx.resolver.forget_user(target_id)
     return f"New password set for {username}" + ("; their open logins ended." if others else ".")
 
 
@@ -118,8 +115,6 @@ def set_active(ctx: AppContext, user: UserInfo | None, *, username: str, active:
         if target.active == active:
             return f"{username} is already {'active' if active else 'inactive'}; nothing changed."
         accounts.set_active(session=session, user_id=target.id, active=active)
-        target_id = target.id
-    ctx.resolver.forget_user(target_id)
     if active:
         return f"Reactivated {username}: they can log in again."
     return f"Deactivated {username}: their open logins ended and they can no longer log in."
