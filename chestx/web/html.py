@@ -27,6 +27,7 @@ PAGES: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/teach/", "Teach", frozenset({Role.educator})),
     ("/dashboards/", "Dashboards", frozenset({Role.researcher})),
     ("/export/", "Export", frozenset({Role.researcher})),
+    ("/study/", "Reader study", frozenset({Role.reviewer, Role.researcher})),
     ("/admin/", "Admin", frozenset()),
 )
 

@@ -1,0 +1,1 @@
+"""The reader-study page (``/study/``): see :mod:`chestx.web.study.page`."""
