@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "receive",
     "reason",
     "export",
+    "study",
     "train",
     "loop",
     "evaluate",
