@@ -239,6 +239,7 @@ def test_a_reader_study_from_setup_to_analysis(live, new_page, tmp_path: Path) -
     _reader_reads(new_page(), live, study_id, cases)
     _database_holds_the_reads(live, study_id)
     _researcher_analyses(new_page(), live, tmp_path)
+    assert [m for m in live.listeners.missing() if m.startswith("/study#")] == []  # every listener fired
     assert live.log.tracebacks() == []
 
 

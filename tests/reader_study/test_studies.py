@@ -115,3 +115,15 @@ def test_studies_are_listed_with_their_progress(sqlite_db) -> None:  # noqa: ANN
     )  # fmt: skip
     assert summary.readers == ("reader1", "reader2") and summary.arms == ("No AI", "Answer only")
     assert names == ["reader1", "reader2", "verifier"]
+
+
+def test_a_reader_may_see_the_images_of_their_study_cases_only(sqlite_db) -> None:  # noqa: ANN001
+    from services.reader_study.access import may_see_image
+
+    with session_scope(sqlite_db.factory, actor="test") as s:
+        admin, cases, readers = world(s, n_cases=2, n_readers=2)
+        _create(s, admin, cases[:1], readers[:1], arms=STANDARD_ARMS[:2])
+    with read_session(sqlite_db.factory) as s:
+        assert may_see_image(session=s, user_id=readers[0], case_id=cases[0])
+        assert not may_see_image(session=s, user_id=readers[0], case_id=cases[1])  # not in their study
+        assert not may_see_image(session=s, user_id=readers[1], case_id=cases[0])  # not a reader of it
