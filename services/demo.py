@@ -23,12 +23,14 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from pydicom.data import get_testdata_file
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from imaging import render_for_display
 from review_db import store
 from review_db.engine import session_scope
+from review_db.errors import ChestXError
 from review_db.models import Case, Chain, User
 from review_db.types import ChainSource, Role, TaskType
 from services.importing import Intake
@@ -53,13 +55,18 @@ class DemoInfo:
     existing_cases: int = 0
 
 
+class DemoUnavailable(ChestXError):
+    """The demo's real radiograph is not installed (the ``[demo]`` extra, package pydicom-data)."""
+
+
 def rg1_path() -> Path:
     """The real chest radiograph shipped by ``pydicom-data`` (never downloaded)."""
-    from pydicom.data import get_testdata_file
-
     path = get_testdata_file("RG1_UNCI.dcm", download=False)
     if path is None:
-        raise FileNotFoundError("RG1_UNCI.dcm not found: install the pydicom-data package")
+        raise DemoUnavailable(
+            "the demo needs the real chest radiograph of the pydicom-data package: "
+            "pip install 'chestx-review[demo]' (or serve with --no-demo)"
+        )
     return Path(path)
 
 

@@ -30,6 +30,7 @@ from review_db.engine import read_session
 from review_db.errors import SchemaOutOfDate
 from review_db.store.users import count_active_admins
 from services import demo
+from services.demo import DemoUnavailable
 
 FIRST_ADMIN = (
     "No admin account yet: create the first one with  chestx users add NAME --role admin  "
@@ -119,7 +120,14 @@ def serve(*, host: str | None = None, port: int | None = None, demo: bool | None
     except UnsafeSettings as exc:
         raise SystemExit(f"error: {exc}") from None
     prepare_database(settings)
-    hint = seed_demo(settings) if wants_demo(settings, host=host, demo=demo) else ""
+    hint = ""
+    if wants_demo(settings, host=host, demo=demo):
+        try:
+            hint = seed_demo(settings)
+        except DemoUnavailable as exc:
+            if demo:  # asked for explicitly: say why not, and stop
+                raise SystemExit(f"error: {exc}") from None
+            print(f"no demo: {exc}", flush=True)  # the default: serve without it
     app = build_app(settings, demo_hint=hint)
     for line in announcement(settings, host=host, port=port, demo_hint=hint):
         print(line, flush=True)

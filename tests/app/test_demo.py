@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
 from sqlalchemy import func, select
 
 from chestx.compose import intake
@@ -45,3 +46,12 @@ def test_phantoms_show_their_finding() -> None:
     base = slice(int(0.7 * 768), int(0.75 * 768)), slice(int(0.25 * 768), int(0.35 * 768))
     assert effusion[base].mean() > normal[base].mean() + 50  # the right base is opaque
     assert (demo.phantom("normal") == normal).all()  # deterministic
+
+
+def test_without_the_demo_extra_the_demo_says_how_to_install_it(sqlite_db, settings, monkeypatch) -> None:  # noqa: ANN001
+    """A plain install (no pydicom-data): the demo names the extra to install, nothing is seeded."""
+    monkeypatch.setattr(demo, "get_testdata_file", lambda *a, **k: None)
+    with pytest.raises(demo.DemoUnavailable, match=r"chestx-review\[demo\]"):
+        demo.seed_demo(factory=sqlite_db.factory, intake=intake(settings))
+    with sqlite_db.factory() as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 0
