@@ -45,6 +45,7 @@ from review_db.types import (
     utcnow,
 )
 from vocab.imports import ImportKind, ImportStatus
+from vocab.priority import PriorityStrategy
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -458,3 +459,63 @@ class ImportedInstance(Base):
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AppSetting(Base):
+    """A setting an admin changes at run time, in the database so every replica reads the same
+    (keys in :mod:`vocab.priority`: the worklist's strategy, step hints for everyone). Audited."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    updated_by: Mapped[str] = mapped_column(String(128), default="system")
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class UserPreference(Base):
+    """A user's own choices on the review page (step hints are off until they turn them on)."""
+
+    __tablename__ = "user_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    step_hints: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StepScore(Base):
+    """The PRM's probability that a model step is correct, from the latest scoring of its chain."""
+
+    __tablename__ = "step_scores"
+    # Machine output rewritten for every open step at each scoring: the scoring itself is what is
+    # recorded (case_priorities, and the loop run's metrics), not thousands of rows per run.
+    __audit__ = False
+
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True)
+    p_correct: Mapped[float] = mapped_column(Float)
+    prm: Mapped[str] = mapped_column(String(128))  # which PRM: "PRM run 12"
+    scored_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CasePriority(Base):
+    """Why a case sits where it does in the worklist: the strategy, its score and a short reason.
+
+    ``cases.priority`` stays the ordering key; a strategy writes it as ``tier * 1000 + score``
+    (:func:`training.active_learning.strategy.priority_value`), where the tier is the priority the
+    case had by hand (``base_priority``) when a strategy first ordered it, and ``fifo`` writes the
+    tier back. ``written_priority`` is what was last written, so a priority changed by hand since
+    is taken as the new tier.
+    """
+
+    __tablename__ = "case_priorities"
+    __audit__ = False  # rewritten for every open case at each prioritization (see StepScore)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    chain_id: Mapped[int | None] = mapped_column(ForeignKey("chains.id", ondelete="CASCADE"), index=True)
+    strategy: Mapped[PriorityStrategy] = mapped_column(_enum(PriorityStrategy, "priority_strategy"))
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    reason: Mapped[str] = mapped_column(String(256), default="")
+    prm: Mapped[str | None] = mapped_column(String(128))
+    base_priority: Mapped[int] = mapped_column(Integer, default=0)
+    written_priority: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -6,11 +6,13 @@ own process by default (``isolation: subprocess``; optionally under a ``launcher
 ``accelerate launch``; ``inline`` runs them in this process through the worker's
 ``RunContext.run_inline``), evaluates the candidate and the current version on the held-out test
 split, and promotes the candidate only if it wins by ``promote_margin``
-(:func:`training.gate.decide`). A stage that fails fails the loop run; the current model is left
-as it was. With nothing to train on (no verified case, or none in the train split; demo cases
-count only with ``include_demo``) the run succeeds at once with the decision "nothing to train
-on" and its reason. Everything is recorded in ``training_runs`` (the loop run and one child per
-stage) and ``model_versions``. When a loop run is due is :mod:`training.loop`'s.
+(:func:`training.gate.decide`); a PRM trained in the run then re-scores the open chains' steps
+and re-orders the worklist (:mod:`training.active_learning.scoring`). A stage that fails fails
+the loop run; the current model is left as it was. With nothing to train on (no verified case,
+or none in the train split; demo cases count only with ``include_demo``) the run succeeds at
+once with the decision "nothing to train on" and its reason. Everything is recorded in
+``training_runs`` (the loop run and one child per stage) and ``model_versions``. When a loop
+run is due is :mod:`training.loop`'s.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from review_db.errors import ValidationError
 from review_db.models import TrainingRun
 from review_db.types import RunKind, RunStatus
 from training import registry, runs
+from training.active_learning.scoring import prioritize_with_folder
 from training.context import RunContext, StageResult
 from training.data import read_rows
 from training.gate import decide
@@ -121,10 +124,28 @@ def run_loop(ctx: RunContext) -> StageResult:
         candidate_id, stages["rl"] = child.metrics["model_version_id"], child.id
     if candidate_id is None:
         metrics = {"stages": stages, "skipped": skipped, "decision": "no model stage enabled"}
+        metrics["prioritized"] = _prioritize(ctx, prm_path, stages.get("prm"))
         return StageResult(metrics, None, snap.snapshot_hash)
     result = _gate(ctx, loop, snap, stages, candidate_id, current_id)
     result.metrics["skipped"] = skipped
+    result.metrics["prioritized"] = _prioritize(ctx, prm_path, stages.get("prm"))
     return result
+
+
+def _prioritize(ctx: RunContext, prm_path: str | None, prm_run_id: int | None) -> dict[str, Any]:
+    """The new PRM scores the open chains' steps and the worklist is re-ordered (issue 17,
+    docs/ACTIVE_LEARNING.md). A failure is recorded in the metrics, never fails the run: its models
+    are trained and decided already."""
+    if not prm_path:
+        return {"skipped": "no PRM trained in this run"}
+    ctx.report({"stage": "prioritize"})
+    try:
+        done = prioritize_with_folder(
+            factory=ctx.factory, prm_path=prm_path, prm=f"PRM run {prm_run_id}", actor=ctx.actor
+        )
+    except Exception as exc:  # noqa: BLE001 - recorded; the loop's outcome stands
+        return {"error": f"{type(exc).__name__}: {exc}"[:500]}
+    return done.as_dict()
 
 
 def _snapshot(ctx: RunContext, loop: LoopConfig) -> tuple[Snapshot | None, str | None]:

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "loop",
     "evaluate",
     "evaluate_model",
+    "prioritize",
 )
 
 
