@@ -157,6 +157,14 @@ def _view(session: Session, study: ReaderStudy, a: ReaderAssignment) -> ReadView
     )
 
 
+def has_reads(*, session: Session, reader_id: int) -> bool:
+    """Whether any study assigns this reader reads (to tell "all done" from "nothing assigned")."""
+    return (
+        session.scalar(select(ReaderAssignment.id).where(ReaderAssignment.reader_id == reader_id).limit(1))
+        is not None
+    )
+
+
 def next_read(
     *, session: Session, reader_id: int, now: dt.datetime | None = None
 ) -> ReadView | Waiting | None:
