@@ -22,6 +22,7 @@ from chestx.web.context import AppContext
 from imaging import PRESET_NAMES, encode_jpeg, encode_png, encode_webp, load_payload
 from review_db.store.users import get_user
 from services import screens
+from services.reader_study.access import may_see_image
 
 # PNG is lossless (the full-quality image); JPEG is the fast preview shown while PNG arrives.
 ENCODERS = {"png": encode_png, "jpeg": encode_jpeg, "webp": encode_webp}
@@ -87,8 +88,11 @@ def router(ctx: AppContext) -> APIRouter:
         center, width = _window(c, w)
         side = min(max or ctx.settings.viewer_max_side, ctx.settings.viewer_max_side)
         with ctx.read() as session:
-            if not screens.may_view_case(
-                session=session, user=get_user(session=session, user_id=user.id), case_id=case_id
+            viewer = get_user(session=session, user_id=user.id)
+            if not (
+                screens.may_view_case(session=session, user=viewer, case_id=case_id)
+                # a reader study's reader sees the radiograph of the cases it assigns them (only that)
+                or may_see_image(session=session, user_id=user.id, case_id=case_id)
             ):
                 raise HTTPException(403, "you may not see this case")
             study = screens.study_of_case(session=session, case_id=case_id, prior=which == "prior")

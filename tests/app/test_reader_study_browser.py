@@ -276,6 +276,16 @@ def test_the_api_sends_nothing_a_no_ai_read_hides(live) -> None:  # noqa: ANN001
             arms=(STANDARD_ARMS[0], STANDARD_ARMS[2]), washout_days=0, seed=1, created_by=None,
         )  # fmt: skip
     jar = {"chestx_session": live.login_cookie("api-reader")}
+    # The reader sees the radiograph of the case the study assigns them, and no other case's.
+    assert httpx.get(f"{live.url}/img/{case_id}", cookies=jar).status_code == 200
+    other, _chain, _ = live.case(("A step of a case outside the study.",), question="Not in the study?")
+    with session_scope(live.factory, actor="test") as s:
+        store.claim_case(session=s, case_id=other, reviewer_id=verifier, lease=LEASE)
+        store.submit_review(
+            session=s, chain_id=_chain, reviewer_id=verifier, answer_verdict="agree",
+            require_all_steps=False, lease=LEASE,
+        )  # fmt: skip
+    assert httpx.get(f"{live.url}/img/{other}", cookies=jar).status_code == 403
     page = httpx.get(live.url + "/study/", cookies=jar)
     config = httpx.get(live.url + "/study/config", cookies=jar)
     assert page.status_code == config.status_code == 200
