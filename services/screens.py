@@ -9,7 +9,7 @@ the session has closed, and test them without a browser. Who may see which case 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import case as sql_case
@@ -28,6 +28,7 @@ from review_db.models import (
 )
 from review_db.store.cases import current_chain
 from review_db.store.locks import current_lock
+from review_db.store.priorities import priority_reasons, step_risks
 from review_db.store.reviews import effective_verdicts, unverifiable_reason
 from review_db.store.worklist import WorklistFilter, current_chain_id, worklist
 from review_db.types import AnswerVerdict, CaseStatus, ChainSource, Role, StepKind, utcnow
@@ -67,6 +68,8 @@ class StepRow:
     corrected_text: str | None = None
     comment: str = ""
     author: str | None = None
+    risk: float | None = None  # the PRM's risk that the step is wrong, when step hints are shown
+    risk_by: str = ""  # which PRM ("PRM run 12")
 
 
 @dataclass(frozen=True)
@@ -173,8 +176,11 @@ class ChainView:
         return sum(1 for s in self.steps if s.kind == StepKind.model.value)
 
 
-def chain_steps(*, session: Session, chain_id: int, reviewer_id: int) -> tuple[StepRow, ...]:
-    """The chain's steps in reading order with ``reviewer_id``'s effective verdicts (two queries).
+def chain_steps(
+    *, session: Session, chain_id: int, reviewer_id: int, hints: bool = False
+) -> tuple[StepRow, ...]:
+    """The chain's steps in reading order with ``reviewer_id``'s effective verdicts (two queries;
+    a third for the PRM's risks with ``hints``, the step hints the reviewer turned on).
 
     Reading order as :func:`review_db.store.cases.ordered_steps`: model steps by position, each
     followed by the steps this reviewer added after it; steps added before step 1 come first.
@@ -186,6 +192,7 @@ def chain_steps(*, session: Session, chain_id: int, reviewer_id: int) -> tuple[S
         )
     ).all()
     verdicts = effective_verdicts(session=session, chain_id=chain_id, reviewer_id=reviewer_id)
+    risks = step_risks(session=session, chain_id=chain_id) if hints else {}
     model = sorted((r for r in rows if r.kind is StepKind.model), key=lambda r: r.position)
     added = sorted((r for r in rows if r.kind is StepKind.added), key=lambda r: r.id)
     ordered = [r for r in added if r.inserted_after == -1]
@@ -207,22 +214,26 @@ def chain_steps(*, session: Session, chain_id: int, reviewer_id: int) -> tuple[S
                 verdict=v.verdict.value if v else None,
                 corrected_text=v.corrected_text if v else None,
                 comment=v.comment if v else "",
+                risk=1.0 - risks[r.id][0] if r.id in risks else None,
+                risk_by=risks[r.id][1] if r.id in risks else "",
             )
         )
     return tuple(out)
 
 
 def chain_view(
-    *, session: Session, chain_id: int, reviewer_id: int, options: tuple[str, ...] = ()
+    *, session: Session, chain_id: int, reviewer_id: int, options: tuple[str, ...] = (), hints: bool = False
 ) -> ChainView:
     """The chain panel after an action (no case, study or lease queries: the page has those)."""
-    return ChainView(
-        chain_id, chain_steps(session=session, chain_id=chain_id, reviewer_id=reviewer_id), options
-    )
+    steps = chain_steps(session=session, chain_id=chain_id, reviewer_id=reviewer_id, hints=hints)
+    return ChainView(chain_id, steps, options)
 
 
-def case_detail(*, session: Session, case_id: int, reviewer_id: int) -> CaseDetail | None:
-    """The case, its current chain and ``reviewer_id``'s own verdicts; None if there is no such case."""
+def case_detail(
+    *, session: Session, case_id: int, reviewer_id: int, hints: bool = False
+) -> CaseDetail | None:
+    """The case, its current chain and ``reviewer_id``'s own verdicts (with the PRM's step risks
+    when ``hints``); None if there is no such case."""
     case = session.get(Case, case_id)
     if case is None:
         return None
@@ -231,7 +242,7 @@ def case_detail(*, session: Session, case_id: int, reviewer_id: int) -> CaseDeta
     review = None
     unusable = False
     if chain is not None:
-        steps = chain_steps(session=session, chain_id=chain.id, reviewer_id=reviewer_id)
+        steps = chain_steps(session=session, chain_id=chain.id, reviewer_id=reviewer_id, hints=hints)
         review = session.scalar(
             select(ChainReview).where(
                 ChainReview.chain_id == chain.id, ChainReview.reviewer_id == reviewer_id
@@ -330,6 +341,7 @@ class CaseRow:
     is_demo: bool
     holder: str = ""
     until: dt.datetime | None = None
+    reason: str = ""  # why the case sits where it does in the worklist (the strategy's reason)
 
 
 # Chains whose ``source_detail`` names the model that wrote them (an imported predictions file's
@@ -395,9 +407,13 @@ def worklist_rows(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[CaseRow], int]:
-    """A page of the reviewer's worklist as table rows (their own leases first) and its total size."""
+    """A page of the reviewer's worklist as table rows (their own leases first, each with why it
+    sits where it does) and its total size."""
     cases, total = worklist(session=session, reviewer_id=reviewer_id, flt=flt, limit=limit, offset=offset)
-    return _rows(session, cases, _locks(session, [c.id for c in cases])), total
+    ids = [c.id for c in cases]
+    reasons = priority_reasons(session=session, case_ids=ids)
+    rows = _rows(session, cases, _locks(session, ids))
+    return [replace(r, reason=reasons.get(r.id, "")) for r in rows], total
 
 
 def cases_in_progress(

@@ -34,7 +34,7 @@ STRATEGY_LABELS: Mapping[PriorityStrategy, tuple[str, str]] = {
     PriorityStrategy.fifo: ("First in, first out", "Oldest case first; the PRM is not asked."),
     PriorityStrategy.lowest: (
         "Weakest step first",
-        "Cases whose least trusted step (by the PRM) is least trusted come first.",
+        "Cases with the step the PRM trusts least come first.",
     ),
     PriorityStrategy.uncertain: (
         "Most uncertain first",

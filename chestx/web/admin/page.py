@@ -11,6 +11,9 @@ it every :data:`TICK_S` seconds while a job is queued or running (and stops when
 The imports section is :mod:`chestx.web.admin.imports_panel` (each import of images, running or
 finished, with its counts and what it skipped or rejected); it is refreshed with the training
 section, by "Refresh" and by the timer, which also runs while an import moves.
+The worklist-order section is :mod:`chestx.web.admin.priority_panel`: the strategy every replica
+orders the worklist by (re-ordered at once from the stored PRM scores) and step hints for every
+reviewer; each choice shows its message and the section's status.
 Every handler is :func:`~chestx.web.common.guarded` and returns exactly its listed outputs.
 """
 
@@ -22,7 +25,7 @@ from typing import Any
 
 import gradio as gr
 
-from chestx.web.admin import imports_panel, training_panel, users_panel
+from chestx.web.admin import imports_panel, priority_panel, training_panel, users_panel
 from chestx.web.auth import UserInfo, require
 from chestx.web.common import PRIVATE, guarded, nav_html, page
 from chestx.web.context import AppContext
@@ -191,6 +194,51 @@ def _training_layout() -> tuple[gr.Button, gr.Button, gr.HTML, list[Any]]:
     return run_now, cancel, message, [active, runs, models, imports, gr.Timer(TICK_S, active=False)]
 
 
+def _priority_layout() -> tuple[gr.Dropdown, gr.Checkbox, gr.HTML, gr.HTML]:
+    """(strategy chooser, hints for everyone, message, status) of the worklist-order section."""
+    gr.HTML(
+        '<h2 class="cx-h" id="cx-priority">Worklist order</h2><p class="cx-muted">Which open case '
+        "reviewers see first, from the PRM's scores of its steps (docs/ACTIVE_LEARNING.md). A loop run "
+        "that trains a PRM scores the open chains again; so does <code>chestx prioritize</code>.</p>"
+    )
+    with gr.Row(equal_height=True):
+        strategy = gr.Dropdown(
+            priority_panel.STRATEGY_CHOICES, value=None, label="Strategy", elem_id="cx-priority-strategy"
+        )
+        hints = gr.Checkbox(label="Step hints for every reviewer", value=False, elem_id="cx-priority-hints")
+    message = gr.HTML(elem_id="cx-priority-notice")
+    status = gr.HTML(elem_id="cx-admin-priority")
+    return strategy, hints, message, status
+
+
+def _priority(ctx: AppContext) -> list[Any]:
+    """The worklist-order section's values: the strategy, hints for everyone, the status."""
+    data = priority_panel.status(ctx)
+    return [data["strategy"].value, bool(data["hints_for_everyone"]), priority_panel.status_html(data)]
+
+
+def _wire_priority(
+    ctx: AppContext, strategy: gr.Dropdown, hints: gr.Checkbox, message: gr.HTML, status: gr.HTML
+) -> None:
+    def reply(request: gr.Request, act: Callable[[UserInfo], str]) -> list[Any]:
+        admin = require(ctx.user(request))  # no roles named: only admins pass
+        try:
+            shown = notice(act(admin), "ok")
+        except ChestXError as exc:
+            shown = notice(str(exc), "error")
+        return [shown, priority_panel.status_html(priority_panel.status(ctx))]
+
+    def on_strategy(value: str, request: gr.Request) -> list[Any]:
+        return reply(request, lambda admin: priority_panel.set_strategy(ctx, admin, value))
+
+    def on_hints(on: bool, request: gr.Request) -> list[Any]:
+        return reply(request, lambda admin: priority_panel.set_hints(ctx, admin, on))
+
+    one = {"concurrency_limit": 1, "concurrency_id": "priority", **PRIVATE}
+    strategy.input(guarded(on_strategy), [strategy], [message, status], **one)
+    hints.input(guarded(on_hints), [hints], [message, status], **one)
+
+
 def build_admin_page(ctx: AppContext) -> gr.Blocks:
     """Who can log in; which training job runs, which ran, which models exist."""
     with page("Admin") as demo:
@@ -201,6 +249,7 @@ def build_admin_page(ctx: AppContext) -> gr.Blocks:
         users = _users_layout()
         run_now, cancel, message, training = _training_layout()
         timer = training[-1]
+        strategy, hints, priority_message, priority_status = _priority_layout()
 
         def render(request: gr.Request) -> list[Any]:
             user = require(ctx.user(request))  # no roles named: only admins pass
@@ -210,17 +259,19 @@ def build_admin_page(ctx: AppContext) -> gr.Blocks:
                 users_panel.users_html(data),
                 gr.Dropdown(choices=users_panel.user_choices(data)),
                 *_training(ctx),
+                *_priority(ctx),
             ]
 
         def tick(request: gr.Request) -> list[Any]:
             require(ctx.user(request))
             return _training(ctx)
 
-        shown = [nav, users.table, users.pick, *training]
+        shown = [nav, users.table, users.pick, *training, strategy, hints, priority_status]
         demo.load(guarded(render), None, shown, **PRIVATE)
         refresh.click(guarded(render), None, shown, **PRIVATE)
         timer.tick(guarded(tick), None, training, show_progress="hidden", **PRIVATE)
         _wire_users(ctx, users)
+        _wire_priority(ctx, strategy, hints, priority_message, priority_status)
         # One button press at a time (the job table serialises starts anyway).
         once = {"concurrency_limit": 1, "concurrency_id": "training", **PRIVATE}
         run_now.click(_action(ctx, training_panel.run_loop), None, [message, *training], **once)

@@ -21,14 +21,14 @@ from chestx.web.html import (
     utc,
 )
 from chestx.web.review.case_html import PAGE_SIZE, CaseScreen, case_table, pager, render_case
-from chestx.web.review.chain_html import WAITING
+from chestx.web.review.chain_html import WAITING, render_chain
 from chestx.web.review.state import ReviewState
 from review_db import store
 from review_db.errors import CaseLocked, ChestXError, NotFound, PermissionDenied
 from review_db.models import User
 from review_db.store.worklist import WorklistFilter, WorklistOrder
 from review_db.types import AnswerVerdict, CaseStatus, Role, TaskType
-from services import screens
+from services import prioritize, screens
 from services.screens import CaseDetail
 
 NEXT_CASE_ATTEMPTS = 40
@@ -98,6 +98,44 @@ def worklist(ctx: AppContext, user: UserInfo | None, flt: WorklistFilter, page: 
     return WorklistScreen(counts_block(counts), table, progress, models, max(0, page), pages)
 
 
+def hints_of(ctx: AppContext, user: UserInfo | None) -> prioritize.Hints:
+    """Whether ``user`` sees step hints: their own choice, or an admin's for everyone."""
+    if user is None:
+        return prioritize.Hints(False, False)
+    with ctx.read() as session:
+        return prioritize.hints(session=session, user_id=user.id)
+
+
+def set_hints(
+    ctx: AppContext, user: UserInfo | None, state: ReviewState, on: bool
+) -> tuple[ReviewState, str, str]:
+    """Store ``user``'s step-hints choice; (the new state, the open chain drawn again or "", a notice)."""
+    user = require(user, Role.reviewer)
+    with ctx.write(user) as session:
+        prioritize.set_my_hints(session=session, user_id=user.id, on=on)
+        shown = prioritize.hints(session=session, user_id=user.id).shown
+    state = replace(state, hints=shown)
+    chain = ""
+    if state.chain_id is not None:
+        with ctx.read() as session:
+            view = screens.chain_view(
+                session=session,
+                chain_id=state.chain_id,
+                reviewer_id=user.id,
+                options=state.options,
+                hints=shown,
+            )
+        chain = render_chain(view, read_only=state.read_only, user_id=user.id)
+    if shown:
+        said = (
+            "Step hints on: a bar beside each step shows the PRM's risk that it is wrong (the figure "
+            "in its tooltip). A hint, not a verdict."
+        )
+    else:
+        said = "Step hints off."
+    return state, chain, notice(said, "info")
+
+
 def _locked_reason(holder: str, until: dt.datetime) -> str:
     return (
         f"{holder} is reviewing this case until {utc(until)}. You can read it; "
@@ -157,7 +195,9 @@ def open_case(
         orm_user = session.get(User, user.id)
         detail = None
         if screens.may_view_case(session=session, user=orm_user, case_id=int(case_id)):
-            detail = screens.case_detail(session=session, case_id=int(case_id), reviewer_id=user.id)
+            detail = screens.case_detail(
+                session=session, case_id=int(case_id), reviewer_id=user.id, hints=state.hints
+            )
     if detail is None:
         missing = notice(f"Case {case_id} does not exist or is not yours to see.", "error")
         return CaseScreen(state, notice=missing, opened=False)

@@ -50,10 +50,15 @@ class CaseScreen:
 def case_table(
     rows: list[CaseRow], *, empty: str, show_holder: bool = False, waiting_chain: bool = False
 ) -> str:
-    """Clickable case rows (``static/table.js`` turns a click or Enter into "open this case")."""
+    """Clickable case rows (``static/table.js`` turns a click or Enter into "open this case").
+
+    A "Why here" column says why each case sits where it is, once a prioritization gave reasons.
+    """
     if not rows:
         return f'<p class="cx-muted cx-empty">{esc(empty)}</p>'
+    why = any(r.reason for r in rows)
     head = ["Case", "Task", "Question", "Reviews", "Model"] + (["Being reviewed by"] if show_holder else [])
+    head += ["Why here"] if why else []
     body = []
     for r in rows:
         cells = [
@@ -65,6 +70,8 @@ def case_table(
         ]
         if show_holder:
             cells.append(f"{esc(r.holder)} <span class='cx-muted'>until {esc(utc(r.until))}</span>")
+        if why:
+            cells.append(f'<span class="cx-muted cx-why">{esc(r.reason)}</span>')
         body.append(
             f'<tr data-case="{r.id}" tabindex="0" role="button" aria-label="Open case {r.id}">'
             + "".join(f"<td>{c}</td>" for c in cells)

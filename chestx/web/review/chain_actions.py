@@ -138,6 +138,10 @@ def chain_action(
             ack = Ack(rid, False, f"Not saved: {exc}. Your text is kept; try again.")
     with ctx.read() as session:
         view = screens.chain_view(
-            session=session, chain_id=state.chain_id, reviewer_id=user.id, options=state.options
+            session=session,
+            chain_id=state.chain_id,
+            reviewer_id=user.id,
+            options=state.options,
+            hints=state.hints,
         )
     return state, render_chain(view, read_only=state.read_only, ack=ack, user_id=user.id)

@@ -56,6 +56,20 @@ def _actions(step: StepRow) -> str:
     return f'<div class="cx-actions">{html}</div>'
 
 
+def risk_marker(step: StepRow) -> str:
+    """The PRM's risk for a step as a quiet marker: a thin bar whose filled share is the risk, the
+    figure only in its title (step hints are off unless the reviewer or an admin turned them on:
+    a visible score anchors the reader)."""
+    if step.risk is None:
+        return ""
+    risk = min(1.0, max(0.0, step.risk))
+    title = f"Step hint: {step.risk_by or 'the PRM'} puts the risk that this step is wrong at {risk:.2f}"
+    return (
+        f'<span class="cx-risk" role="img" style="--cx-risk:{risk:.2f}" title="{esc(title)}"'
+        f' aria-label="{esc(title)}"><i></i></span>'
+    )
+
+
 def _step(step: StepRow, *, read_only: bool) -> str:
     if step.kind == "added":
         label, kind = "Added by you", "added"
@@ -79,7 +93,7 @@ def _step(step: StepRow, *, read_only: bool) -> str:
         f'<li class="cx-step cx-st-{kind}" data-step-id="{step.id}" data-pos="{position}"'
         f' data-kind="{esc(step.kind)}" data-verdict="{verdict}" tabindex="-1">'
         f'<div class="cx-step-head"><span class="cx-num">{esc(step.number)}</span>'
-        f'<span class="cx-chip cx-{kind}">{esc(label)}</span></div>{body}'
+        f'<span class="cx-chip cx-{kind}">{esc(label)}</span>{risk_marker(step)}</div>{body}'
         f"{'' if read_only else _actions(step)}</li>"
     )
 

@@ -125,16 +125,22 @@ class ReviewHandlers:
         user = self.ctx.user(request)
         flt = review_actions.parse_filter(*filters)
         screen = review_actions.worklist(self.ctx, user, flt)
+        hints = review_actions.hints_of(self.ctx, user)
+        start = ReviewState(user_id=user.id if user else None, hints=hints.shown)
         choices = [("All models", "")] + [(name, name) for name in screen.model_choices]
         out = self.worklist_updates(screen) | {
             self.ui.model_filter: gr.update(choices=choices),
             self.ui.nav: nav_html(self.ctx, user, "/review/"),
-            self.ui.state: ReviewState(user_id=user.id if user else None),
+            self.ui.state: start,
             self.ui.view: "worklist:",  # not the default word: view.js then tidies the address
+            # An admin's "on for everyone" is not the reviewer's to turn off: shown, not editable.
+            self.ui.hints: gr.update(value=True, interactive=False, label="Step hints (on for everyone)")
+            if hints.everyone
+            else hints.mine,
         }
         wanted = (request.query_params or {}).get("case", "")
         if wanted.isdigit():
-            opened = review_actions.open_case(self.ctx, user, ReviewState(user_id=user.id), int(wanted))
+            opened = review_actions.open_case(self.ctx, user, start, int(wanted))
             out |= self._open(request, opened)
         return out
 
@@ -195,6 +201,12 @@ class ReviewHandlers:
         if not screen.opened or screen.state is state:
             return {self.ui.notice: screen.notice}
         return self._open(request, screen)
+
+    def toggle_hints(self, state: ReviewState, on: bool, request: gr.Request) -> dict:
+        """The reviewer turns step hints on or off for themselves; an open chain is drawn again."""
+        new, chain, message = review_actions.set_hints(self.ctx, self.ctx.user(request), state, bool(on))
+        out = {self.ui.state: new, self.ui.notice: message}
+        return out | ({self.ui.chain: chain} if chain else {})
 
     def on_tick(self, state: ReviewState, request: gr.Request) -> tuple[ReviewState, str]:
         return review_actions.renew(self.ctx, self.ctx.user(request), state)

@@ -59,6 +59,7 @@ class ReviewUI:
     generate: gr.Button
     confirm: gr.Button
     stop: gr.Button
+    hints: gr.Checkbox  # step hints: the PRM's risk per step, off until turned on
     timer: gr.Timer
 
     def worklist_outputs(self) -> list[Any]:
@@ -148,6 +149,9 @@ def _case_layout() -> dict[str, Any]:
             )
             release = gr.Button("Release case", size="sm", scale=0, min_width=120, elem_id="cx-release")
             skip = gr.Button("Next case ▶", size="sm", scale=0, min_width=120, elem_id="cx-next2")
+            hints = gr.Checkbox(
+                label="Step hints", value=False, scale=0, min_width=130, elem_id="cx-hints", container=False
+            )
         case_notice = gr.HTML(elem_id="cx-notice")
         with gr.Row(equal_height=False, elem_classes="cx-split"):
             with gr.Column(scale=6, min_width=420):
@@ -174,7 +178,7 @@ def _case_layout() -> dict[str, Any]:
     return dict(
         header=header, back=back, amend=amend, release=release, skip=skip, notice=case_notice, viewer=viewer,
         facts=facts, question=question, report=report, chain=chain, generate=generate, confirm=confirm,
-        stop=stop, answer=answer,
+        stop=stop, answer=answer, hints=hints,
     )  # fmt: skip
 
 
@@ -192,7 +196,7 @@ def _layout(ctx: AppContext) -> tuple[ReviewUI, dict[str, Any]]:
         model_filter=wl["filters"][2], header=case["header"], notice=case["notice"], viewer=case["viewer"],
         facts=case["facts"], question=case["question"], report=case["report"], chain=case["chain"],
         answer=case["answer"], release=case["release"], amend=case["amend"], generate=case["generate"],
-        confirm=case["confirm"], stop=case["stop"], timer=timer,
+        confirm=case["confirm"], stop=case["stop"], hints=case["hints"], timer=timer,
     )  # fmt: skip
     buttons = {k: wl[k] for k in ("nxt", "prev_page", "next_page")} | {k: case[k] for k in ("back", "skip")}
     return ui, buttons
@@ -217,7 +221,7 @@ def _wire(ctx: AppContext, ui: ReviewUI, demo: gr.Blocks, buttons: dict[str, Any
         ui.filters,
     )
     hidden = {"show_progress": "hidden", **PRIVATE}
-    load_out = list(dict.fromkeys([*wl_out, ui.model_filter, ui.nav, *case_out]))
+    load_out = list(dict.fromkeys([*wl_out, ui.model_filter, ui.nav, *case_out, ui.hints]))
     # Reads and short writes answer at once: unqueued (one POST each, no event stream to open).
     direct = {"queue": False, **PRIVATE}
     demo.load(guarded(h.on_load), filters, load_out, **direct)
@@ -255,6 +259,7 @@ def _wire(ctx: AppContext, ui: ReviewUI, demo: gr.Blocks, buttons: dict[str, Any
     ui.release.click(guarded(h.release), [ui.state, ui.page, *filters], leave_out, **PRIVATE)
     ui.amend.click(guarded(h.amend), [ui.state], case_out, **PRIVATE)
     ui.timer.tick(guarded(h.on_tick), [ui.state], [ui.state, ui.header], **hidden)
+    ui.hints.input(guarded(h.toggle_hints), [ui.state, ui.hints], [ui.state, ui.chain, ui.notice], **direct)
     model = {"concurrency_limit": 1, "concurrency_id": "model", **PRIVATE}  # one model call at a time
     gen = ui.generate.click(guarded_gen(h.on_generate), [ui.state], ui.generate_outputs(), **model)
     confirmed = ui.confirm.click(guarded_gen(h.on_confirm), [ui.state], ui.generate_outputs(), **model)

@@ -26,6 +26,7 @@ class ReviewState:
     model_answer: str | None = None
     submitted: bool = False  # this reviewer submitted their review of the chain: "Amend my review"
     unverifiable: str | None = None  # why the chain can only be judged unusable
+    hints: bool = False  # the PRM's step hints are shown (the reviewer's or an admin's choice)
     # Request ids this tab's actions already carried out (a retry of one changes nothing).
     done: tuple[str, ...] = ()
 
@@ -41,7 +42,7 @@ class ReviewState:
         return replace(self, done=(*self.done[-(keep - 1) :], request_id))
 
     def closed(self) -> ReviewState:
-        return ReviewState(user_id=self.user_id)
+        return ReviewState(user_id=self.user_id, hints=self.hints)
 
     @property
     def time_spent_s(self) -> float:
