@@ -33,7 +33,9 @@ from training.active_learning.scoring import (
     Prioritized,
     apply_strategy,
     current_strategy,
+    plan_priorities,
     prioritize_with_folder,
+    write_plan,
 )
 from vocab.priority import HINTS_KEY, STRATEGY_KEY, PriorityStrategy
 
@@ -80,9 +82,11 @@ def set_strategy(
 ) -> Prioritized:
     """Make ``strategy`` the one every replica orders by, and re-order now from the stored scores."""
     chosen = parse_strategy(strategy)
+    with read_session(factory) as session:  # the reads outside the (SQLite) writer slot
+        rows = plan_priorities(session=session, strategy=chosen)
     with session_scope(factory, actor=actor) as session:
         stored.set_setting(session=session, key=STRATEGY_KEY, value=chosen.value, actor=actor)
-        return apply_strategy(session=session, strategy=chosen)
+        return write_plan(session=session, rows=rows, strategy=chosen)
 
 
 def prioritize(

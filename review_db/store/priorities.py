@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from review_db.models import AppSetting, Case, CasePriority, Chain, Step, StepScore, UserPreference
@@ -78,8 +78,11 @@ class OpenChain:
     steps: tuple[str, ...]
 
 
-def open_model_chains(*, session: Session, case_ids: Sequence[int] | None = None) -> list[OpenChain]:
-    """Open cases whose current chain is a model's (not the report's) and has model steps, by id."""
+def open_model_chains(
+    *, session: Session, case_ids: Sequence[int] | None = None, with_text: bool = True
+) -> list[OpenChain]:
+    """Open cases whose current chain is a model's (not the report's) and has model steps, by id
+    (``with_text=False``: the steps' texts are left empty, for re-ordering from stored scores)."""
     query = (
         select(Case, Chain.id, Chain.final_answer)
         .join(Chain, Chain.id == current_chain_id())
@@ -92,7 +95,7 @@ def open_model_chains(*, session: Session, case_ids: Sequence[int] | None = None
     steps: dict[int, list[tuple[int, int, str]]] = {}
     for chunk in _chunks([chain_id for _, chain_id, _ in found]):
         for chain_id, step_id, position, text in session.execute(
-            select(Step.chain_id, Step.id, Step.position, Step.text).where(
+            select(Step.chain_id, Step.id, Step.position, Step.text if with_text else literal("")).where(
                 Step.chain_id.in_(chunk), Step.kind == StepKind.model
             )
         ):

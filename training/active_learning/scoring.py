@@ -110,14 +110,26 @@ class Prioritized:
         }
 
 
+def plan_priorities(*, session: Session, strategy: PriorityStrategy) -> list[PriorityRow]:
+    """Every open model chain's priority under ``strategy`` from the stored step scores (reads only)."""
+    chains = stored.open_model_chains(session=session, with_text=False)
+    scores = stored.chain_scores(session=session, chain_ids=[c.chain_id for c in chains])
+    return priority_rows(chains, scores, strategy)
+
+
+def write_plan(*, session: Session, rows: Sequence[PriorityRow], strategy: PriorityStrategy) -> Prioritized:
+    """Write what :func:`plan_priorities` decided."""
+    return Prioritized(
+        strategy.value, stored.write_priorities(session=session, rows=rows, scale=SCALE), 0, None
+    )
+
+
 def apply_strategy(*, session: Session, strategy: PriorityStrategy | None = None) -> Prioritized:
     """Re-order every open case with a model chain from the stored step scores (no PRM needed)."""
     strategy = strategy or current_strategy(session=session)
-    chains = stored.open_model_chains(session=session)
-    scores = stored.chain_scores(session=session, chain_ids=[c.chain_id for c in chains])
-    rows = priority_rows(chains, scores, strategy)
-    n = stored.write_priorities(session=session, rows=rows, scale=SCALE)
-    return Prioritized(strategy.value, n, 0, None)
+    return write_plan(
+        session=session, rows=plan_priorities(session=session, strategy=strategy), strategy=strategy
+    )
 
 
 def prioritize_open_cases(
