@@ -3,14 +3,13 @@ head revision; the reasons name no URL, host or library message."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 from fastapi import FastAPI
 
 from chestx.web import health
 from migrations.runner import downgrade, head_revision
 from review_db.engine import make_engine
+from tests.app.asgi import run as run_async
 
 
 def _get(engine, path: str) -> httpx.Response:  # noqa: ANN001
@@ -22,7 +21,7 @@ def _get(engine, path: str) -> httpx.Response:  # noqa: ANN001
         async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
             return await client.get(path)
 
-    return asyncio.run(fetch())
+    return run_async(fetch())
 
 
 def test_ready_at_the_head_revision(sqlite_db) -> None:  # noqa: ANN001

@@ -4,8 +4,6 @@ choose its address by adding the header itself."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -18,6 +16,7 @@ from chestx.web.proxies import TrustedProxies
 from imaging import RenderCache
 from review_db.engine import session_scope
 from review_db.store import users
+from tests.app.asgi import run as run_async
 from tests.app.conftest import PASSWORD
 
 
@@ -84,10 +83,10 @@ def test_behind_a_trusted_proxy_each_client_is_throttled_on_its_own(sqlite_db, s
         users.add_user(session=s, username="behind", password=PASSWORD, role="reviewer")
     app = _login_app(sqlite_db, settings, ("10.0.0.0/8",))
     attacker = [("203.0.113.66", f"guess-{i}") for i in range(6)]
-    assert asyncio.run(_codes(app, attacker)) == [401] * 5 + [429]
+    assert run_async(_codes(app, attacker)) == [401] * 5 + [429]
     # The attacker's own header is read past: the proxy appended the real address last.
-    assert asyncio.run(_codes(app, [("198.51.100.1, 203.0.113.66", PASSWORD)])) == [429]
-    assert asyncio.run(_codes(app, [("198.51.100.20", PASSWORD)])) == [303]  # someone else
+    assert run_async(_codes(app, [("198.51.100.1, 203.0.113.66", PASSWORD)])) == [429]
+    assert run_async(_codes(app, [("198.51.100.20", PASSWORD)])) == [303]  # someone else
 
 
 def test_without_trusted_proxies_the_proxy_is_the_client(sqlite_db, settings) -> None:  # noqa: ANN001
@@ -95,4 +94,4 @@ def test_without_trusted_proxies_the_proxy_is_the_client(sqlite_db, settings) ->
         users.add_user(session=s, username="behind", password=PASSWORD, role="reviewer")
     app = _login_app(sqlite_db, settings, ())
     attempts = [(f"203.0.113.{i}", f"guess-{i}") for i in range(6)]
-    assert asyncio.run(_codes(app, attempts)) == [401] * 5 + [429]
+    assert run_async(_codes(app, attempts)) == [401] * 5 + [429]
