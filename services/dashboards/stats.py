@@ -8,8 +8,8 @@ per step), and Cohen's kappa when exactly two reviewers judged anything. A stati
 undefined (no shared steps; every verdict in one category, so chance agreement is 1) is None,
 never a division by zero.
 
-These are the statistics of :mod:`reasoner.agreement`, computed from sufficient statistics
-instead of raw ratings: that module takes one ``(step, reviewer, verdict)`` triple per judgement
+These are computed from sufficient statistics instead of raw ratings: the test oracle
+(tests/dashboards/agreement_oracle.py) takes one ``(step, reviewer, verdict)`` triple per judgement
 and calls scikit-learn per reviewer pair, about 2 s for the million-step benchmark database (28
 pairs, 550k judgements on shared steps), where the tables the rollup keeps give the same numbers
 in under a millisecond. tests/dashboards/test_stats.py checks that both agree, on random ratings

@@ -9,9 +9,9 @@ import random
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from reasoner.agreement import agreement as reasoner_agreement
 from services.dashboards.queries import AgreementData, PairTable, agreement_from_rollup, load_all
 from services.dashboards.stats import fleiss, summarise, table_agreement
+from tests.dashboards.agreement_oracle import agreement as oracle_agreement
 
 LABELS = ("accept", "correct", "reject")
 
@@ -103,7 +103,7 @@ def _via_rollup(ratings: list[tuple[int, int, str]]) -> AgreementData:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_the_same_numbers_as_reasoner_agreement(seed: int) -> None:
+def test_the_same_numbers_as_oracle_agreement(seed: int) -> None:
     rng = random.Random(seed)
     raters = rng.randint(2, 5)
     ratings = []
@@ -114,7 +114,7 @@ def test_the_same_numbers_as_reasoner_agreement(seed: int) -> None:
             if rng.random() < 0.05:  # a changed mind: the later rating counts
                 ratings.append((step, reviewer, rng.choice(LABELS)))
     ours = summarise(_via_rollup(ratings))
-    theirs = reasoner_agreement([(s, f"r{r}", v) for s, r, v in ratings])
+    theirs = oracle_agreement([(s, f"r{r}", v) for s, r, v in ratings])
     assert ours.steps == theirs.n_items
 
     def same(a: float | None, b: float | None) -> bool:
@@ -135,7 +135,7 @@ def test_the_same_numbers_as_reasoner_agreement(seed: int) -> None:
         assert same(mine.cohen_kappa, other.cohen_kappa)
 
 
-def test_seeded_history_agrees_with_reasoner_agreement(seeded) -> None:  # noqa: ANN001
+def test_seeded_history_agrees_with_oracle_agreement(seeded) -> None:  # noqa: ANN001
     from sqlalchemy import select
 
     from review_db.models import StepVerdict, User
@@ -147,7 +147,7 @@ def test_seeded_history_agrees_with_reasoner_agreement(seeded) -> None:  # noqa:
             .join(User, User.id == StepVerdict.reviewer_id)
             .order_by(StepVerdict.id)
         ).all()
-    theirs = reasoner_agreement([(step, name, verdict.value) for step, name, verdict in ratings])
+    theirs = oracle_agreement([(step, name, verdict.value) for step, name, verdict in ratings])
     ours = summarise(load_all(db.factory).agreement)
     assert ours.fleiss_kappa == pytest.approx(theirs.fleiss_kappa)
     assert ours.percent_agreement == pytest.approx(theirs.percent_agreement)

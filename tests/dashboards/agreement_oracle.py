@@ -1,4 +1,6 @@
-"""Reviewer agreement on step verdicts: percent agreement, Cohen's kappa, Fleiss' kappa.
+"""The test oracle for reviewer agreement: percent agreement, Cohen's kappa, Fleiss' kappa from raw
+ratings, through scikit-learn and statsmodels (the dashboards compute the same statistics from
+sufficient statistics, services.dashboards.stats; tests/dashboards/test_stats.py checks both agree).
 
 Contract: pure functions over plain ratings, ``(item_id, rater, label)`` triples (an item is a
 step; a label a verdict such as "accept" / "correct" / "reject"). A rater's later rating of the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reasoner.agreement import agreement, by_item, cohen_kappa, fleiss_kappa, percent_agreement
+from tests.dashboards.agreement_oracle import agreement, by_item, cohen_kappa, fleiss_kappa, percent_agreement
 
 # Wikipedia's worked example of Fleiss' kappa: 10 subjects, 14 raters, 5 categories;
 # P-bar = 0.378, P_e = 0.213, kappa = 0.210.
