@@ -24,6 +24,7 @@ from scipy.stats import pearsonr
 
 from reasoner.radrscore.fit import (
     SIDE,
+    WEIGHT_CANDIDATES,
     TrainingData,
     component_scores,
     fit_params,
@@ -158,10 +159,8 @@ def segmenter(
     absolute error of the per-item totals against GPT-4o's; and the component's Spearman with the
     fold's probability model under learned and under uniform weights.
     """
-    from reasoner.radrscore import fit
-
     out = {}
-    learned_spec = next(w for w in fit.WEIGHT_CANDIDATES if w is not None and w.get("kind") == "trees")
+    learned_spec = next(w for w in WEIGHT_CANDIDATES if w is not None and w.get("kind") == "trees")
     for c in COMPONENTS:
         rows = data.rows(c)
         names = data.names[SIDE[c]]
