@@ -18,6 +18,7 @@ provenance and writes the parameters' file (``chestx eval fit-judge``).
 from __future__ import annotations
 
 import hashlib
+import json
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -298,23 +299,75 @@ def inner_folds(data: TrainingData, items: np.ndarray, *, seed: int = 0) -> list
     return [np.isin(np.arange(data.n_items), part) for part in np.array_split(order, 4)]
 
 
-def _fit_spec(data: TrainingData, component: str, train: np.ndarray, w_spec, p_spec) -> dict[str, Any]:  # noqa: ANN001
-    rows = data.rows(component)
-    mask = train[rows.item]
-    count, share = rows.count[component][mask], rows.label[component][mask]
+FitCache = dict[tuple[str, str, str, bytes], Any]
+"""Fitted models keyed by (component, role, candidate, training items): the fits are
+deterministic, so folds that share a training set (an inner fold of one outer fold is often the
+training set of another) fit it once. Hold one cache per :class:`TrainingData`."""
+
+
+def _cached(cache: FitCache | None, key: tuple[str, str, Any, np.ndarray], fit: Callable[[], Any]) -> Any:  # noqa: ANN401
+    if cache is None:
+        return fit()
+    component, role, spec, items = key
+    full = (component, role, json.dumps(spec, sort_keys=True), np.packbits(items).tobytes())
+    if full not in cache:
+        cache[full] = fit()
+    return cache[full]
+
+
+def cached_weight(
+    data: TrainingData,
+    component: str,
+    spec: Mapping[str, Any] | None,
+    items: np.ndarray,
+    cache: FitCache | None,
+) -> dict[str, Any] | None:
+    """:func:`fit_weight` on the ``items`` of a component, through ``cache``."""
+    return _cached(
+        cache,
+        (component, "weight", spec, items),
+        lambda: fit_weight(spec, *_weight_inputs(data, component, items)),
+    )
+
+
+def cached_probability(
+    data: TrainingData, component: str, spec: Mapping[str, Any], items: np.ndarray, cache: FitCache | None
+) -> dict[str, Any]:
+    """:func:`fit_probability` on the ``items`` of a component, through ``cache``."""
+    return _cached(
+        cache,
+        (component, "probability", spec, items),
+        lambda: fit_probability(spec, *_probability_inputs(data, component, items)),
+    )
+
+
+def _fit_spec(
+    data: TrainingData,
+    component: str,
+    train: np.ndarray,
+    w_spec: Mapping[str, Any] | None,
+    p_spec: Mapping[str, Any],
+    cache: FitCache | None,
+) -> dict[str, Any]:
     return {
-        "weight": fit_weight(w_spec, rows.X[mask], count),
-        "probability": fit_probability(p_spec, rows.X[mask], share, count),
+        "weight": cached_weight(data, component, w_spec, train, cache),
+        "probability": cached_probability(data, component, p_spec, train, cache),
     }
 
 
 def fit_models(
-    data: TrainingData, component: str, train: np.ndarray, *, select: bool = True
+    data: TrainingData,
+    component: str,
+    train: np.ndarray,
+    *,
+    select: bool = True,
+    cache: FitCache | None = None,
 ) -> dict[str, Any]:
     """A component's models fitted on the ``train`` items, candidates chosen by nested selection.
 
     With ``select=False`` the first candidate of each list is used (no selection). The result
-    also records each candidate pair's mean inner-fold Spearman (``selection``).
+    also records each candidate pair's mean inner-fold Spearman (``selection``). ``cache`` (see
+    :data:`FitCache`) only saves time: the result is the same without it.
     """
     weight_specs, probability_specs = WEIGHT_CANDIDATES, PROBABILITY_CANDIDATES  # read at call time
     pairs = [(i, j) for i in range(len(weight_specs)) for j in range(len(probability_specs))]
@@ -323,10 +376,8 @@ def fit_models(
         rhos: dict[int, list[float]] = {k: [] for k in range(len(pairs))}
         for test in inner_folds(data, train):
             fit_part = train & ~test
-            weights = [fit_weight(w, *_weight_inputs(data, component, fit_part)) for w in weight_specs]
-            probs = [
-                fit_probability(p, *_probability_inputs(data, component, fit_part)) for p in probability_specs
-            ]
+            weights = [cached_weight(data, component, w, fit_part, cache) for w in weight_specs]
+            probs = [cached_probability(data, component, p, fit_part, cache) for p in probability_specs]
             for k, (i, j) in enumerate(pairs):
                 spec = {"weight": weights[i], "probability": probs[j]}
                 rhos[k].append(spearman(data.paper[component], component_scores(data, component, spec, test)))
@@ -335,7 +386,7 @@ def fit_models(
     else:
         best = 0
     w_spec, p_spec = weight_specs[pairs[best][0]], probability_specs[pairs[best][1]]
-    fitted = _fit_spec(data, component, train, w_spec, p_spec)
+    fitted = _fit_spec(data, component, train, w_spec, p_spec, cache)
     fitted["chosen"] = {"weight": w_spec, "probability": p_spec}
     fitted["selection"] = [
         {
@@ -362,10 +413,12 @@ def _probability_inputs(
     return rows.X[mask], rows.label[component][mask], rows.count[component][mask]
 
 
-def fit_params(data: TrainingData, train: np.ndarray, *, select: bool = True) -> dict[str, Any]:
+def fit_params(
+    data: TrainingData, train: np.ndarray, *, select: bool = True, cache: FitCache | None = None
+) -> dict[str, Any]:
     """The judge's parameters (without provenance) fitted on the ``train`` items."""
     return {
         "format": 1,
         "features": dict(data.names),
-        "components": {c: fit_models(data, c, train, select=select) for c in COMPONENTS},
+        "components": {c: fit_models(data, c, train, select=select, cache=cache) for c in COMPONENTS},
     }

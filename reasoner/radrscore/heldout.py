@@ -25,10 +25,11 @@ from scipy.stats import pearsonr
 from reasoner.radrscore.fit import (
     SIDE,
     WEIGHT_CANDIDATES,
+    FitCache,
     TrainingData,
+    cached_weight,
     component_scores,
     fit_params,
-    fit_weight,
     spearman,
 )
 from reasoner.radrscore.offline import COMPONENTS, ComponentModel
@@ -109,15 +110,19 @@ def held_apart(
     *,
     select: bool = True,
     interval: bool = True,
+    segment: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Every fold of :func:`folds`: per component, the held-apart and in-sample Spearman.
 
     Returns ``{"in_sample": {...}, "folds": [...], "held_out_scores": {component: per-item
     scores from the fold that left the item's file out}, "params": the in-sample parameters}``.
+    With ``segment=False`` the folds leave out the segmenter's diagnostics (:func:`segmenter`).
+    Fits shared between folds are made once (:data:`reasoner.radrscore.fit.FitCache`).
     """
+    cache: FitCache = {}
     everything = np.ones(data.n_items, dtype=bool)
-    params = fit_params(data, everything, select=select)
+    params = fit_params(data, everything, select=select, cache=cache)
     in_sample = all_scores(data, params, everything)
     names = [f["name"] for f in data.files]
     held_out = {c: np.full(data.n_items, np.nan) for c in COMPONENTS}
@@ -126,7 +131,7 @@ def held_apart(
         if progress:
             progress(fold.name)
         train, test = _mask(data, fold.train), _mask(data, fold.test)
-        fitted = fit_params(data, train, select=select)
+        fitted = fit_params(data, train, select=select, cache=cache)
         scores = all_scores(data, fitted, test)
         if fold.kind == "file":
             for c in COMPONENTS:
@@ -136,7 +141,8 @@ def held_apart(
             row[c] = _row(data.paper[c], scores[c], test, interval)
             row[c]["in_sample"] = spearman(data.paper[c][test], in_sample[c][test])
             row["chosen"][c] = fitted["components"][c]["chosen"]
-        row["segmenter"] = segmenter(data, fitted, train, test)
+        if segment:
+            row["segmenter"] = segmenter(data, fitted, train, test, cache)
         results.append(row)
     return {
         "in_sample": {c: _row(data.paper[c], in_sample[c], everything, interval) for c in COMPONENTS},
@@ -148,7 +154,11 @@ def held_apart(
 
 
 def segmenter(
-    data: TrainingData, params: Mapping[str, Any], train: np.ndarray, test: np.ndarray
+    data: TrainingData,
+    params: Mapping[str, Any],
+    train: np.ndarray,
+    test: np.ndarray,
+    cache: FitCache | None = None,
 ) -> dict[str, Any]:
     """On the test items: how well per-item unit counts follow GPT-4o's counts, and what the
     learned weights do to each component's Spearman against uniform weights.
@@ -164,8 +174,7 @@ def segmenter(
     for c in COMPONENTS:
         rows = data.rows(c)
         names = data.names[SIDE[c]]
-        fit_rows = train[rows.item]
-        learned = fit_weight(learned_spec, rows.X[fit_rows], rows.count[c][fit_rows])
+        learned = cached_weight(data, c, learned_spec, train, cache)
         mask = test[rows.item]
         X, item = rows.X[mask], rows.item[mask]
         n_findings = X[:, names.index("n_findings")]

@@ -154,6 +154,17 @@ def test_held_apart_refits_per_fold(data) -> None:
     assert all("same_better" in r for r in single)
 
 
+def test_a_shared_fit_cache_changes_no_parameter(data) -> None:
+    from reasoner.radrscore.fit import fit_params
+
+    everything = np.ones(data.n_items, dtype=bool)
+    train = data.file_of != 0
+    cache: dict = {}
+    with_cache = [fit_params(data, m, cache=cache) for m in (everything, train)]
+    assert cache
+    assert with_cache == [fit_params(data, m) for m in (everything, train)]
+
+
 def test_cli_fit_judge_then_score_with_those_parameters(judged, tmp_path: Path) -> None:
     out = tmp_path / "params.json"
     runner = CliRunner()
