@@ -144,7 +144,13 @@ def test_chestx_serve_on_all_addresses_of_a_fresh_home_seeds_no_demo(tmp_path: P
                 break
         out = "".join(lines)
         assert "chestx users add NAME --role admin" in out and "Demo:" not in out, out
-        page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=30)
+        page = None  # the announcement comes before the server listens: wait for it
+        while page is None and time.monotonic() < deadline + 60 and proc.poll() is None:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=30)
+            except httpx.ConnectError:
+                time.sleep(0.2)
+        assert page is not None, "the server never answered"
         assert page.status_code == 200 and "chestx-demo" not in page.text
     finally:
         proc.terminate()

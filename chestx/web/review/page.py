@@ -221,15 +221,18 @@ def _wire(ctx: AppContext, ui: ReviewUI, demo: gr.Blocks, buttons: dict[str, Any
         ui.filters,
     )
     hidden = {"show_progress": "hidden", **PRIVATE}
+    # The worklist's filters and pages run one at a time, in the order they were sent: a slower
+    # earlier query ("All models") never lands after a later one (a search) and undoes it.
+    listing = {**hidden, "concurrency_limit": 1, "concurrency_id": "worklist"}
     load_out = list(dict.fromkeys([*wl_out, ui.model_filter, ui.nav, *case_out, ui.hints]))
     # Reads and short writes answer at once: unqueued (one POST each, no event stream to open).
     direct = {"queue": False, **PRIVATE}
     demo.load(guarded(h.on_load), filters, load_out, **direct)
     for f in filters[:4] + filters[5:]:  # dropdowns: on choice; the search box: on Enter
-        f.input(guarded(h.filter_changed), filters, wl_out, **hidden)
-    filters[4].submit(guarded(h.filter_changed), filters, wl_out, **hidden)
-    buttons["prev_page"].click(guarded(h.page_back), [ui.page, *filters], wl_out, **hidden)
-    buttons["next_page"].click(guarded(h.page_on), [ui.page, *filters], wl_out, **hidden)
+        f.input(guarded(h.filter_changed), filters, wl_out, **listing)
+    filters[4].submit(guarded(h.filter_changed), filters, wl_out, **listing)
+    buttons["prev_page"].click(guarded(h.page_back), [ui.page, *filters], wl_out, **listing)
+    buttons["next_page"].click(guarded(h.page_on), [ui.page, *filters], wl_out, **listing)
     for table in (ui.table, ui.in_progress):
         table.select(guarded(h.open_selected), [ui.state], case_out, **direct)
     for button in (buttons["nxt"], buttons["skip"]):
