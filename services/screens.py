@@ -72,6 +72,20 @@ class StepRow:
     risk_by: str = ""  # which PRM ("PRM run 12")
 
 
+class _StepCounts:
+    """How many model steps a screen's ``steps`` hold, and how many of them carry a verdict."""
+
+    steps: tuple[StepRow, ...]
+
+    @property
+    def judged(self) -> int:
+        return sum(1 for s in self.steps if s.kind == StepKind.model.value and s.verdict)
+
+    @property
+    def model_steps(self) -> int:
+        return sum(1 for s in self.steps if s.kind == StepKind.model.value)
+
+
 @dataclass(frozen=True)
 class LockInfo:
     holder: str
@@ -80,7 +94,7 @@ class LockInfo:
 
 
 @dataclass(frozen=True)
-class CaseDetail:
+class CaseDetail(_StepCounts):
     """Everything the case view shows for one reviewer."""
 
     id: int
@@ -110,14 +124,6 @@ class CaseDetail:
     amending: bool = False  # this reviewer reopened their review to amend it
     unverifiable: str | None = None  # why the chain can only be judged unusable, if it can't be verified
     unusable: bool = False  # the current chain was judged unusable: the case waits for a fresh chain
-
-    @property
-    def judged(self) -> int:
-        return sum(1 for s in self.steps if s.kind == StepKind.model.value and s.verdict)
-
-    @property
-    def model_steps(self) -> int:
-        return sum(1 for s in self.steps if s.kind == StepKind.model.value)
 
 
 def facts(study: Study | None) -> StudyFacts | None:
@@ -159,21 +165,13 @@ def lock_info(*, session: Session, case_id: int) -> LockInfo | None:
 
 
 @dataclass(frozen=True)
-class ChainView:
+class ChainView(_StepCounts):
     """Just what the chain panel shows: its steps with one reviewer's verdicts."""
 
     chain_id: int
     steps: tuple[StepRow, ...]
     options: tuple[str, ...] = ()
     final_answer: str | None = None
-
-    @property
-    def judged(self) -> int:
-        return sum(1 for s in self.steps if s.kind == StepKind.model.value and s.verdict)
-
-    @property
-    def model_steps(self) -> int:
-        return sum(1 for s in self.steps if s.kind == StepKind.model.value)
 
 
 def chain_steps(
