@@ -1,7 +1,10 @@
 """Held-apart validation of the offline RadRScore judge against the paper's judge (GPT-4o), issue 14.
 
 Run: ``python bench/validate_radrscore.py [--data DIR] [--json OUT] [--write] [--no-select]``
-(``--write`` updates the "## RadRScore validation (issue 14)" section of bench/RESULTS.md).
+(``--write`` updates the "## RadRScore validation (issue 14)" section of bench/RESULTS.md). About
+11 min on a shared 2-core box with ``OMP_NUM_THREADS=1`` (scikit-learn's OpenMP threads
+oversubscribe such a box: tree fits took 2.4x longer with 2 threads); ``--no-select`` takes seconds
+after the ~2 min of feature extraction.
 
 The judged evaluation files in ../shared/data (1,045 items; ChestX-Reasoner's and GPT-4o's
 outputs on OpenI single-choice, multiple-choice and no-options questions) carry GPT-4o's
