@@ -30,6 +30,7 @@ def progress_bar(what: str) -> Iterator[Progress]:
     def advance(done: int, total: int | None) -> None:
         if total is not None and bar.total != total:
             bar.total = total
+            bar.refresh()  # the total at once: a quick import may never reach tqdm's next redraw
         bar.update(done - bar.n)
 
     try:
