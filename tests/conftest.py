@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -160,6 +161,13 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("CHESTX_DATABASE_URL", raising=False)
     yield Settings()
     get_settings.cache_clear()
+
+
+def free_port() -> int:
+    """A local TCP port free at the time of the call."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def rg1_path(name: str = "RG1_UNCI.dcm") -> Path:

@@ -9,16 +9,18 @@ test-artifacts/) come from tests/conftest.py.
 from __future__ import annotations
 
 import os
-import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.app.harness import Listeners, ServerLog, capture, instrument
+from tests.conftest import free_port
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
@@ -33,10 +35,31 @@ isolation: inline
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def output_until(process: subprocess.Popen, marker: str, *, within: float = 120) -> str:
+    """What ``process`` printed up to the first line holding ``marker`` (or its end, or ``within``
+    seconds)."""
+    lines: list[str] = []
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if marker in line:
+            break
+    return "".join(lines)
+
+
+def first_answer(url: str, *, process: subprocess.Popen, within: float = 60) -> httpx.Response | None:
+    """GET ``url`` until the server answers (a process may announce itself before it listens);
+    None when ``process`` exits or ``within`` seconds pass first."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return None
 
 
 @dataclass

@@ -7,16 +7,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from chestx.settings import DEV_PSEUDONYM_KEY, Settings, UnsafeSettings, get_settings
 from chestx.web import launch
-from tests.app.conftest import ROOT, free_port
+from tests.app.conftest import ROOT, first_answer, free_port, output_until
 from tests.conftest import rg1_path
 
 SQLITE, PG = None, "postgresql+psycopg://chestx@db-host/chestx"
@@ -133,23 +131,9 @@ def test_chestx_serve_on_all_addresses_of_a_fresh_home_seeds_no_demo(tmp_path: P
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        lines = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "No admin account yet" in line:
-                break
-        out = "".join(lines)
+        out = output_until(proc, "No admin account yet")
         assert "chestx users add NAME --role admin" in out and "Demo:" not in out, out
-        page = None  # the announcement comes before the server listens: wait for it
-        while page is None and time.monotonic() < deadline + 60 and proc.poll() is None:
-            try:
-                page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=30)
-            except httpx.ConnectError:
-                time.sleep(0.2)
+        page = first_answer(f"http://127.0.0.1:{port}/login", process=proc)
         assert page is not None, "the server never answered"
         assert page.status_code == 200 and "chestx-demo" not in page.text
     finally:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.app.conftest import ROOT, free_port
+from tests.app.conftest import ROOT, first_answer, free_port, output_until
 
 
 @pytest.mark.slow
@@ -29,24 +28,11 @@ def test_python_app_py_starts_the_demo_from_nothing(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        lines = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "demo /" in line:  # the credentials line comes last, after the URL
-                break
-        out = "".join(lines)
+        out = output_until(proc, "demo /")  # the credentials line comes last, after the URL
         assert f"http://127.0.0.1:{port}/" in out and "demo / chestx-demo" in out, out
         assert (tmp_path / "chestx-data" / "chestx.sqlite3").is_file()
-        for _ in range(100):
-            try:
-                page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        page = first_answer(f"http://127.0.0.1:{port}/login", process=proc)
+        assert page is not None, "the server never answered"
         assert page.status_code == 200 and "chestx-demo" in page.text  # the login page shows the demo hint
         form = {"username": "demo", "password": "chestx-demo"}
         assert httpx.post(f"http://127.0.0.1:{port}/login", data=form).status_code == 303

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,17 +30,11 @@ from pydicom.uid import (
 )
 
 from services.importing import Intake
-from tests.conftest import rg1_path
+from tests.conftest import free_port, rg1_path
 
 PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 RECEIVER_AE, ORTHANC_AE = "CHESTX", "ORTHANC"
 PATIENT_NAME = "Pacsfile^Patricia"  # PHI written into every synthetic image, never to be stored
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
