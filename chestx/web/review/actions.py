@@ -21,6 +21,7 @@ from chestx.web.html import (
     utc,
 )
 from chestx.web.review.case_html import PAGE_SIZE, CaseScreen, case_table, pager, render_case
+from chestx.web.review.chain_actions import open_chain_view
 from chestx.web.review.chain_html import WAITING, render_chain
 from chestx.web.review.state import ReviewState
 from review_db import store
@@ -118,13 +119,7 @@ def set_hints(
     chain = ""
     if state.chain_id is not None:
         with ctx.read() as session:
-            view = screens.chain_view(
-                session=session,
-                chain_id=state.chain_id,
-                reviewer_id=user.id,
-                options=state.options,
-                hints=shown,
-            )
+            view = open_chain_view(session, state, reviewer_id=user.id)
         chain = render_chain(view, read_only=state.read_only, user_id=user.id)
     if shown:
         said = (

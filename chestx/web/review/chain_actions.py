@@ -137,11 +137,17 @@ def chain_action(
         except ChestXError as exc:  # the unit of work rolled back: nothing of it was written
             ack = Ack(rid, False, f"Not saved: {exc}. Your text is kept; try again.")
     with ctx.read() as session:
-        view = screens.chain_view(
-            session=session,
-            chain_id=state.chain_id,
-            reviewer_id=user.id,
-            options=state.options,
-            hints=state.hints,
-        )
+        view = open_chain_view(session, state, reviewer_id=user.id)
     return state, render_chain(view, read_only=state.read_only, ack=ack, user_id=user.id)
+
+
+def open_chain_view(session: Session, state: ReviewState, *, reviewer_id: int) -> screens.ChainView:
+    """The tab's open chain as this reviewer sees it (their verdicts, the case's options, the step
+    hints where the tab shows them)."""
+    return screens.chain_view(
+        session=session,
+        chain_id=state.chain_id,
+        reviewer_id=reviewer_id,
+        options=state.options,
+        hints=state.hints,
+    )

@@ -20,6 +20,7 @@ from typing import Any
 from chestx.web.auth import UserInfo, require
 from chestx.web.context import AppContext
 from chestx.web.html import notice
+from chestx.web.review.chain_actions import open_chain_view
 from chestx.web.review.chain_html import render_chain, render_stream
 from chestx.web.review.state import ReviewState
 from imaging.storage import load_payload
@@ -27,7 +28,7 @@ from reasoner.events import Answer, Error, Finished, StepDone, TextDelta
 from review_db import store
 from review_db.models import Study
 from review_db.types import Role
-from services import generation, screens
+from services import generation
 
 _FRAME_S = 0.08  # at most ~12 renders a second: smooth enough, and cheap for the queue
 
@@ -105,9 +106,7 @@ def stream_fresh_chain(
         reviewable = store.current_chain(session=session, case_id=state.case_id).id == chain.id
         if reviewable:
             state = replace(state, chain_id=chain.id)
-        view = screens.chain_view(
-            session=session, chain_id=state.chain_id, reviewer_id=user.id, options=state.options
-        )
+        view = open_chain_view(session, state, reviewer_id=user.id)
     if reviewable:
         message = f"A fresh chain from {info.model_id} is ready for review ({finished.elapsed_s:.1f} s)."
     else:
