@@ -33,6 +33,16 @@ def _layout(fig: go.Figure, name: str, **more: object) -> go.Figure:
     return fig
 
 
+def _interval(estimates: Sequence[float], lows: Sequence[float], highs: Sequence[float]) -> dict:
+    """Plotly error bars drawing each estimate's interval (asymmetric)."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [h - e for e, h in zip(estimates, highs, strict=True)],
+        "arrayminus": [e - lo for e, lo in zip(estimates, lows, strict=True)],
+    }
+
+
 def accuracy_figure(analysis: Analysis) -> go.Figure:
     rows = analysis.by_arm
     fig = go.Figure(
@@ -40,12 +50,7 @@ def accuracy_figure(analysis: Analysis) -> go.Figure:
             x=[analysis.label(a.arm) for a in rows],
             y=[a.accuracy for a in rows],
             text=[f"{a.correct}/{a.n}" for a in rows],
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": [a.high - a.accuracy for a in rows],
-                "arrayminus": [a.accuracy - a.low for a in rows],
-            },
+            error_y=_interval([a.accuracy for a in rows], [a.low for a in rows], [a.high for a in rows]),
         )
     )
     return _layout(fig, "accuracy", yaxis={"range": [0, 1], "title": "accuracy"})
@@ -61,12 +66,7 @@ def paired_figure(analysis: Analysis) -> go.Figure:
             mode="markers",
             marker={"size": 12},
             text=[f"McNemar p = {p.mcnemar_p:.3g}, {p.pairs} pairs" for p in rows],
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": [p.high - p.difference for p in rows],
-                "arrayminus": [p.difference - p.low for p in rows],
-            },
+            error_x=_interval([p.difference for p in rows], [p.low for p in rows], [p.high for p in rows]),
         )
     )
     fig.add_vline(x=0, line_dash="dot")
