@@ -16,7 +16,7 @@ from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import func, select
 
 from tests.app.conftest import LOOP_YAML, PASSWORD, login
-from tests.app.test_pages_browser import _end_workers
+from tests.app.test_pages_browser import _end_workers, hold_workers
 from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -224,11 +224,12 @@ def _models_and_loop(page, live) -> None:  # noqa: ANN001
     models = page.inner_text("#cx-admin-models")
     assert "journey-v1\tpromoted\tjourney-base" in models and "0.750" in models and "1.250" in models
 
-    # Run the loop now, watch its progress as the worker reports it, cancel it. (The failing
-    # config below already: a worker that imports the trainer cannot finish before the cancel.)
+    # Run the loop now, watch its progress as the worker reports it, cancel it (the worker held
+    # until then, so that it cannot end first).
     (Path(live.settings.home) / "loop.yaml").write_text(FAILING_LOOP, encoding="utf-8")
     page.click("#cx-run-loop")
     _says(page, "ok", "Loop run", where="#cx-train-notice")
+    hold_workers(live.settings.home)
     page.wait_for_selector("#cx-train-active")
     with live.factory() as s:
         run_id = s.scalar(select(TrainingRun.id).order_by(TrainingRun.id.desc()))

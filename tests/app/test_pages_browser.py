@@ -130,6 +130,7 @@ def test_admin_sees_training_and_runs_and_cancels_the_loop(live, new_page) -> No
 
     page.click("#cx-run-loop")
     page.wait_for_selector("#cx-train-notice .cx-ok", timeout=90_000)  # first use imports training code
+    hold_workers(live.settings.home)  # the run is still running when the test cancels it
     assert "Loop run" in page.inner_text("#cx-train-notice") and "forced" in page.inner_text(
         "#cx-train-notice"
     )
@@ -163,6 +164,37 @@ def test_admin_sees_training_and_runs_and_cancels_the_loop(live, new_page) -> No
     _end_workers(live.settings.home)
 
 
+def _workers(home: Path) -> list[int]:
+    """The worker processes this test's app started (found by their ``--home``)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"training.worker" in argv and any(a.startswith(str(home).encode()) for a in argv):
+                pids.append(int(proc.name))
+    return pids
+
+
+def hold_workers(home: Path, within: float = 30.0) -> list[int]:
+    """Pause (SIGSTOP) the worker of the run just started, so that it is still running when the
+    test cancels it: a loop without stages ends in about a second on a fast machine. The worker
+    is paused while it still imports Python (it has not opened the database yet), so no write
+    lock is held; :func:`_end_workers` lets it go."""
+    import os
+    import signal
+
+    deadline = time.monotonic() + within
+    while not (pids := _workers(home)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert pids, "the run's worker did not start"
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    return pids
+
+
 def _end_workers(home: Path, timeout_s: float = 30.0) -> None:
     """Stop the worker processes this test's app started (found by their ``--home``) and reap them.
 
@@ -172,17 +204,10 @@ def _end_workers(home: Path, timeout_s: float = 30.0) -> None:
     import os
     import signal
 
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                argv = (proc / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"training.worker" in argv and str(home).encode() in argv:
-                pids.append(int(proc.name))
+    pids = _workers(home)
     for pid in pids:
         os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGCONT)  # a held worker takes its SIGTERM once it runs again
     deadline = time.monotonic() + timeout_s
     for pid in pids:
         while time.monotonic() < deadline:
