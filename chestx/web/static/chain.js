@@ -281,7 +281,9 @@
       const c = window.__cxChain;
       if (!c || !c.visible()) return;
       const t = e.target;
-      const typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+      // A radio or a checkbox (an answer option) takes no letters: the keys still work there.
+      const choice = t && t.tagName === "INPUT" && (t.type === "radio" || t.type === "checkbox");
+      const typing = t && ((t.tagName === "INPUT" && !choice) || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
       if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
         if (t && t.closest && t.closest(".cx-editor")) return;
         const submit = document.querySelector("#cx-submit");
