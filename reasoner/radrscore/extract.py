@@ -42,7 +42,7 @@ __all__ = [
 _LIST_SPLIT = re.compile(r",\s*(?:and\s+|or\s+|nor\s+)?|\s+(?:and|or|nor|as well as|along with)\s+")
 _UNCERTAIN = re.compile(
     r"\b(?:may|might|could|possibl[ey]|potential(?:ly)?|probabl[ey]|likely|suspicious|questionable|"
-    r"cannot be excluded|not excluded|suggestive|suggests?|concern for)\b",
+    r"cannot be excluded|not excluded|suggestive|suggests?|concern for|suspect(?:s|ed)?)\b",
     re.IGNORECASE,
 )
 _STRUCTURAL = re.compile(

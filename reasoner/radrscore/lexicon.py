@@ -140,7 +140,7 @@ REGIONS = (
 # explanation, a plan or a restatement, and carries no finding.
 FINDING_TERMS = (
     r"opacit\w*|densit\w*|consolidat\w*|infiltrat\w*|airspace disease|air space disease|fullness",
-    r"effusion\w*|pneumothora\w*|hydropneumothorax|pneumoperitoneum|pneumomediastinum",
+    r"effusion\w*|pneumothora\w*|hydropneumothorax|pneumoperitoneum|pneumomediastinum|free air",
     r"cardiomegaly|cardiomediastinal|enlarg\w*|prominen\w*|widen\w*|silhouette|heart size",
     r"atelecta\w*|collapse|volume loss|hypoinflat\w*|hyperinflat\w*|hyperexpan\w*|hyperdisten\w*",
     r"hyperlucen\w*|lucen\w*|emphysema\w*|bulla\w*|bleb\w*|blister\w*|cyst\w*|cavit\w*|copd",
@@ -160,6 +160,7 @@ FINDING_TERMS = (
     r"azygos|interposition|nipple|fat|contrast|lymph\w*|adenopath\w*|abnormalit\w*|disease\w*|changes?",
     r"aerat\w*|expan\w*|inflat\w*|volumes?|lungs? (?:are|is|appear\w*) clear|clear lungs?",
     r"hypertension|cardiomyopathy|pericardial|contour\w*|size",
+    r"(?:acute|cardiopulmonary|intrathoracic|infectious|inflammatory|airspace|interstitial) process(?:es)?",
 )
 
 # Synonyms mapped onto one canonical phrase, applied in order to lower-cased text.
@@ -172,6 +173,15 @@ SYNONYMS = (
         "cardiomegaly",
     ),
     (r"hemidiaphragms?|diaphragms", "diaphragm"),
+    (
+        r"free (?:intraperitoneal |intra-abdominal |subdiaphragmatic )?air"
+        r"(?: (?:under|below|beneath) (?:the |either )?diaphragm)?",
+        "pneumoperitoneum",
+    ),
+    (
+        r"acute (?:cardiopulmonary |intrathoracic |chest )?(?:process|abnormalit(?:y|ies)|disease)",
+        "acute cardiopulmonary process",
+    ),
     (r"pleural effusions", "pleural effusion"),
     (r"(?<!pericardial )(?<!pleural )effusions?", "pleural effusion"),
     (r"pneumothoraces", "pneumothorax"),
@@ -255,7 +265,11 @@ FILLER = (
     r"distinct|distinctive|active|certain|entire|entirely|obvious|particular|definitive|"
     r"detect|detectable|identifiable|observed|detected|evident|absent|suggesting|"
     r"confirming|supporting|indicating|excluding|ruling|rules|ruled|out|exclude|excludes|negated|"
-    r"eliminated|dismissed|refuted|invalidated|deemed"
+    r"eliminated|dismissed|refuted|invalidated|deemed|"
+    # where a device lies, and how a finding changed, are not what the finding is
+    r"terminates?|terminating|courses?|coursing|tips?|ends?|cm|mm|positioned|position|standard|"
+    r"satisfactory|appropriate|reflects?|reflecting|though|interval|worsening|improving|"
+    r"increasing|decreasing"
 )
 
 

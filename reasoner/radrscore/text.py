@@ -19,7 +19,7 @@ _HEADER = re.compile(r"\b(?:findings|impression|comparison|indication|technique)
 _NUMBERED = re.compile(r"(?:^|\s)\d{1,2}[.)]\s+(?=[A-Za-z])")
 # Clause boundaries: contrast, and a new clause opening after a comma.
 _CONTRAST = re.compile(
-    r";|\s+but\s+|,?\s+however,?\s+|\s+whereas\s+|\s+while\s+|\s+although\s+|\s+despite\s+|"
+    r";|\s+but\s+|,?\s+however,?\s+|\s+whereas\s+|\s+while\s+|\s+(?:al|even )?though\s+|\s+despite\s+|"
     r",\s*(?=(?:and\s+|yet\s+)?(?:there (?:is|are|was|were)|no |without|not |the |its |with no ))|"
     r"\s+(?=without\s)|\s+and\s+(?=there (?:is|are|was|were)|no\s)|\s+(?=with no\s)",
     re.IGNORECASE,
@@ -33,6 +33,7 @@ _CONNECTOR = re.compile(
     r"suggested|demonstrated|confirmed) by|as there|as the|as these|as no|since|because|due to|"
     r"secondary to|likely|possibly|probably|representing|related to|associated with|attributed to|"
     r"in keeping with|in line with|implying|reflecting|typical of|often|confirming|supporting|"
+    r"(?:may|might|could) (?:reflect|represent)|concerning for|worrisome for|suspicious for|"
     r"corroborating|ruling out|rules? out|excluding|eliminating|negating|dismissing|making|"
     r"thereby|thus|therefore|hence|so that|leading to|pointing to|aligning with|which|"
     r"(?:is|are|was|were) (?:suggested|indicated|evidenced|supported|shown|demonstrated) by)\b)",

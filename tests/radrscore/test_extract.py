@@ -125,3 +125,33 @@ def test_restating_tail_becomes_an_alias() -> None:
     )
     assert not finding.status.positive
     assert any("nodule" in alias for alias in finding.aliases)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Written for this test in the style of other hospitals' reports (MIMIC-CXR, CheXpert
+        # sites): impressions, devices and their position, interval change.
+        ("No acute cardiopulmonary process.", [("absent", "acute cardiopulmonary process", None)]),
+        ("No acute intrathoracic abnormality.", [("absent", "acute cardiopulmonary process", None)]),
+        ("No evidence of free air under the diaphragm.", [("absent", "pneumoperitoneum", None)]),
+        (
+            "Endotracheal tube terminates 4 cm above the carina.",
+            [("present", "endotracheal tube above carina", None)],
+        ),
+        ("Support devices in standard position.", [("present", "device", None)]),
+        ("Dual-lead pacemaker with leads in expected position.", [("present", "dual pacemaker", None)]),
+        ("Worsening left lower lobe consolidation.", [("worsened", "lower lobe consolidation", "left")]),
+        (
+            "Retrocardiac opacity may reflect atelectasis, though infection cannot be excluded.",
+            [("present", "retrocardiac opacity", None), ("uncertain", "infection", None)],
+        ),
+        (
+            "An infectious process is suspected at the right base.",
+            [("uncertain", "infectious process base", "right")],
+        ),
+        ("The reasoning process starts with the heart.", []),
+    ],
+)
+def test_other_hospitals_phrasing(text: str, expected: list[tuple]) -> None:
+    assert [(f.status.value, f.core, f.laterality) for f in extract_findings(text)] == expected
