@@ -107,7 +107,9 @@ def router(ctx: AppContext) -> APIRouter:
         user = ctx.user(request)
         if user is not None:  # already logged in: straight on
             return RedirectResponse(safe_next(next) or HOME[user.role], status_code=303)
-        return HTMLResponse(login_page(next_path=safe_next(next) or "", demo_hint=ctx.demo_hint))
+        # Never stored: a Back onto this page asks again, and a reviewer still logged in goes on.
+        page = login_page(next_path=safe_next(next) or "", demo_hint=ctx.demo_hint)
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     @api.post("/login", include_in_schema=False)
     def post_login(

@@ -1,10 +1,12 @@
-"""Flows no journey scripts, as a hurried or hesitant reviewer does them, in Debian's chromium.
+"""Flows no journey scripts, as a hurried or hesitant person does them, in Debian's chromium.
 
 Keys typed into a text box are text, not shortcuts; a reviewer who changes their mind leaves the
 last verdict current (every one audited); keys pressed faster than the server answers all land,
 once each; a double submit stores one review; a submit with steps left stores nothing; a blank
 correction is not sent. The answer's keys work from an answer option too (a reviewer who pressed
-``n`` and changes their mind presses ``y``). After each, the database holds exactly what the reviewer decided.
+``n`` and changes their mind presses ``y``). The browser's Back and Forward move between the
+worklist and a case (the library and a replay) and never show a stale login page. After each, the
+database holds exactly what the reviewer decided.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ STEPS = (
     "The heart is enlarged.",
     "Multiple nodules suggest metastatic disease.",
 )
-TOP = 7000  # the cases of this module come first in their reviewers' worklists
+TOP = 3000  # below the journeys' and regressions' cases, whose "next case" must stay theirs
 
 
 def _step(n: int) -> str:
@@ -163,3 +165,33 @@ def test_a_submit_with_steps_left_or_an_empty_correction_stores_nothing(live, ne
     page.wait_for_selector('#cx-notice .cx-error:has-text("step")')
     assert _verdicts(live, reviewer) == [(ids[0], "accept", None, "")]
     assert _reviews(live, chain_id) == []
+
+
+def test_the_browsers_back_and_forward_move_between_worklist_and_case(live, new_page) -> None:  # noqa: ANN001
+    reviewer, case_id, _, ids, page = _start(live, new_page, "history-rev", TOP + 5)
+    page.click(f"{_step(1)} button[data-act=accept]")
+    page.wait_for_selector(f"{_step(1)}[data-verdict=accept]")
+    page.go_back()  # from the case: the worklist, still logged in
+    page.wait_for_function("document.body.dataset.cxView === 'worklist'")
+    assert "case=" not in page.url
+    page.go_forward()  # and the case again, as it was left
+    page.wait_for_selector(f"#cx-header [data-case-id='{case_id}']")
+    page.wait_for_selector(f"{_step(1)}[data-verdict=accept]")
+    page.go_back()
+    page.wait_for_function("document.body.dataset.cxView === 'worklist'")
+    page.go_back()  # onto the login page the session began on: a reviewer still logged in goes on
+    page.wait_for_url("**/review/")
+    page.wait_for_selector("#cx-table tr[data-case]")
+    assert _verdicts(live, reviewer) == [(ids[0], "accept", None, "")]  # moving about judged nothing
+
+
+def test_the_browsers_back_leaves_a_replay_for_the_library(live, new_page) -> None:  # noqa: ANN001
+    from services.demo import DEMO_EDUCATOR, DEMO_PASSWORD
+
+    page = new_page()
+    login(page, live, DEMO_EDUCATOR, DEMO_PASSWORD, path="/teach/")
+    page.click("#cx-library tr[data-case]")
+    page.wait_for_function("document.body.dataset.cxView === 'replay'")
+    page.go_back()
+    page.wait_for_function("document.body.dataset.cxView === 'library'")
+    assert "/teach/" in page.url and page.locator("#cx-library tr[data-case]").count() > 0
