@@ -27,8 +27,11 @@ class CountingRemote(Remote):
     """The real client, with the URLs it fetched written down (to see what a re-run retrieves)."""
 
     def session(self) -> requests.Session:
+        # One list for every session: the import makes one per retrieval thread, and a list
+        # made anew per session lost what a thread that started earlier had fetched.
         session = super().session()
-        object.__setattr__(self, "fetched", [])
+        if not hasattr(self, "fetched"):
+            object.__setattr__(self, "fetched", [])
         session.hooks["response"].append(lambda r, *a, **k: self.fetched.append(r.url))
         return session
 
