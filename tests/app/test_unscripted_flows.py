@@ -182,6 +182,15 @@ def test_the_browsers_back_and_forward_move_between_worklist_and_case(live, new_
     page.go_back()  # onto the login page the session began on: a reviewer still logged in goes on
     page.wait_for_url("**/review/")
     page.wait_for_selector("#cx-table tr[data-case]")
+    # The page's own way back, a reload, the case again: Back still returns to the worklist.
+    _open(page, case_id)
+    page.click("#cx-back")
+    page.wait_for_function("document.body.dataset.cxView === 'worklist'")
+    page.reload()
+    _open(page, case_id)
+    page.go_back()
+    page.wait_for_function("document.body.dataset.cxView === 'worklist'")
+    assert "case=" not in page.url
     assert _verdicts(live, reviewer) == [(ids[0], "accept", None, "")]  # moving about judged nothing
 
 

@@ -20,11 +20,12 @@
     const url = new URL(window.location.href);
     if (word === "case" && id) url.searchParams.set("case", id);
     else if (word === "worklist") url.searchParams.delete("case");
-    const entry = window.history.state && window.history.state.cxView; // after a reload: still ours
+    const entry = (window.history.state && window.history.state.cxView) || null; // a reload keeps it
+    const state = OPENED.includes(word) ? { cxView: word } : null; // what this entry now shows
     if (!initial && OPENED.includes(word) && HOME.includes(before) && !OPENED.includes(entry)) {
-      window.history.pushState({ cxView: word }, "", url.href);
-    } else if (url.href !== window.location.href && !initial) {
-      window.history.replaceState(window.history.state, "", url.href);
+      window.history.pushState(state, "", url.href);
+    } else if (!initial && (url.href !== window.location.href || entry !== (state && state.cxView))) {
+      window.history.replaceState(state, "", url.href);
     }
     if (word === "case" && (before !== "case" || element.dataset.shown !== value)) window.scrollTo(0, 0);
     element.dataset.shown = value;
