@@ -174,9 +174,7 @@
     window.__cxAnswerKeys = (e) => {
       const a = window.__cxAnswer;
       const t = e.target;
-      // A radio or a checkbox (an answer option) takes no letters: the keys still work there.
-      const choice = t && t.tagName === "INPUT" && (t.type === "radio" || t.type === "checkbox");
-      const typing = t && ((t.tagName === "INPUT" && !choice) || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+      const typing = window.cxTyping(t); // an answer option is not typing: the keys work there
       if (!a || typing || e.ctrlKey || e.metaKey || e.altKey) return;
       const chosen = answerKeys()[e.key];
       if (chosen && a.choose(chosen)) e.preventDefault();

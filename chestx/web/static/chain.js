@@ -281,9 +281,7 @@
       const c = window.__cxChain;
       if (!c || !c.visible()) return;
       const t = e.target;
-      // A radio or a checkbox (an answer option) takes no letters: the keys still work there.
-      const choice = t && t.tagName === "INPUT" && (t.type === "radio" || t.type === "checkbox");
-      const typing = t && ((t.tagName === "INPUT" && !choice) || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+      const typing = window.cxTyping(t); // an answer option is not typing: the keys work there
       if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
         if (t && t.closest && t.closest(".cx-editor")) return;
         const submit = document.querySelector("#cx-submit");

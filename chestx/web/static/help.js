@@ -1,7 +1,15 @@
 // The keyboard help overlay: "?" shows it, Esc or "?" hides it. Built with DOM calls only.
 // The key list is the server's (the page's #cx-vocab, from vocab.keys): this script keeps no copy.
+// Also, for the pages' shortcut keys: window.cxTyping(target), whether a key pressed there is text.
 (() => {
   if (window.cxHelp) return;
+  // Text entry takes letters; a radio or a checkbox (an answer option, a quiz choice) does not, so
+  // the shortcut keys still work there.
+  window.cxTyping = (t) => {
+    if (!t) return false;
+    const choice = t.tagName === "INPUT" && (t.type === "radio" || t.type === "checkbox");
+    return (t.tagName === "INPUT" && !choice) || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable;
+  };
   function keys() {
     const island = document.getElementById("cx-vocab");
     try {

@@ -23,8 +23,8 @@
     if (body.dataset.cxView !== "replay" || e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target || {};
     const tag = t.tagName;
+    if (window.cxTyping(t)) return;
     const choice = tag === "INPUT" && (t.type === "radio" || t.type === "checkbox");
-    if ((tag === "INPUT" && !choice) || tag === "TEXTAREA" || tag === "SELECT" || t.isContentEditable) return;
     if (document.getElementById("cx-help") && !document.getElementById("cx-help").hidden) return;
     // On a quiz option, arrows and Space choose (the browser's own keys), except in presenter mode,
     // where a clicker's arrows must always move the replay.
