@@ -116,6 +116,22 @@ class Live:
             chain = store.add_chain(session=s, case_id=case.id, steps=list(steps), **chain_kw)
             return case.id, chain.id, [st.id for st in sorted(chain.steps, key=lambda x: x.position)]
 
+    def verdicts(self, reviewer: int) -> list[tuple]:
+        """Every step verdict ``reviewer`` gave, in the order given: (step, verdict, text, comment)."""
+        from sqlalchemy import select
+
+        from review_db.models import StepVerdict
+
+        with self.factory() as s:
+            rows = s.execute(
+                select(
+                    StepVerdict.step_id, StepVerdict.verdict, StepVerdict.corrected_text, StepVerdict.comment
+                )
+                .where(StepVerdict.reviewer_id == reviewer)
+                .order_by(StepVerdict.id)
+            ).all()
+        return [(r[0], r[1].value, r[2], r[3]) for r in rows]
+
     @staticmethod
     def slow_model(delay_s: float) -> None:
         """How long the scripted model waits between chunks (0: back to the default)."""
@@ -209,3 +225,18 @@ def login(page, live: Live, name: str, password: str = PASSWORD, path: str = "/r
     page.fill("#username", name)
     page.fill("#password", password)
     page.click("button[type=submit]")
+
+
+def step(n: int) -> str:
+    """The selector of the open chain's ``n``-th step (from 1) on the review page."""
+    return f"#cx-chain .cx-steps > .cx-step:nth-child({n})"
+
+
+def open_case(page, case_id: int, *, steps: bool = True) -> None:  # noqa: ANN001
+    """Open a case from its worklist row; return once its header shows, and its steps (``steps``:
+    False for a case without a chain, or with an empty one)."""
+    page.wait_for_selector(f"#cx-table tr[data-case='{case_id}']")
+    page.click(f"#cx-table tr[data-case='{case_id}']")
+    page.wait_for_selector(f"#cx-header [data-case-id='{case_id}']")
+    if steps:
+        page.wait_for_selector("#cx-chain .cx-step[data-step-id]")

@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from tests.app.conftest import login
+from tests.app.conftest import login, open_case, step
 
 pytestmark = pytest.mark.browser
 
@@ -24,16 +24,6 @@ STEPS = (
 )
 
 
-def _open_case(page, case_id: int) -> None:  # noqa: ANN001
-    page.wait_for_selector(f"#cx-table tr[data-case='{case_id}']")
-    page.click(f"#cx-table tr[data-case='{case_id}']")
-    page.wait_for_selector("#cx-chain .cx-step[data-step-id]")
-
-
-def _step(n: int) -> str:
-    return f"#cx-chain .cx-steps > .cx-step:nth-child({n})"
-
-
 def test_review_flow_stores_exactly_the_verdicts_given(live, new_page) -> None:  # noqa: ANN001
     from review_db.models import ChainReview, Step, StepVerdict
 
@@ -41,34 +31,34 @@ def test_review_flow_stores_exactly_the_verdicts_given(live, new_page) -> None: 
     case_id, chain_id, step_ids = live.case(STEPS)
     page = new_page()
     login(page, live, "flow-rev")
-    _open_case(page, case_id)
+    open_case(page, case_id)
 
     page.keyboard.press("?")  # the help overlay lists the keys
     assert page.locator("#cx-help").is_visible() and "Ctrl+Enter" in page.inner_text("#cx-help")
     page.keyboard.press("Escape")
     assert not page.locator("#cx-help").is_visible()
 
-    page.click(f"{_step(1)} button[data-act=accept]")
-    page.wait_for_selector(f"{_step(1)}[data-verdict=accept]")
+    page.click(f"{step(1)} button[data-act=accept]")
+    page.wait_for_selector(f"{step(1)}[data-verdict=accept]")
 
-    page.click(f"{_step(2)} button[data-act=correct]")
-    page.fill(f"{_step(2)} textarea", "The opacities are in both lungs.")
+    page.click(f"{step(2)} button[data-act=correct]")
+    page.fill(f"{step(2)} textarea", "The opacities are in both lungs.")
     page.keyboard.press("Enter")
-    page.wait_for_selector(f"{_step(2)}[data-verdict=correct]")
+    page.wait_for_selector(f"{step(2)}[data-verdict=correct]")
 
-    page.click(f"{_step(3)} button[data-act=reject]")
-    page.fill(f"{_step(3)} input.cx-field", "Heart size is normal.")
+    page.click(f"{step(3)} button[data-act=reject]")
+    page.fill(f"{step(3)} input.cx-field", "Heart size is normal.")
     page.keyboard.press("Enter")
-    page.wait_for_selector(f"{_step(3)}[data-verdict=reject] .cx-comment")
+    page.wait_for_selector(f"{step(3)}[data-verdict=reject] .cx-comment")
 
     # step 4 from the keyboard: focus it with j, accept with a
-    page.click(f"{_step(3)} .cx-text")
+    page.click(f"{step(3)} .cx-text")
     page.keyboard.press("j")
     page.keyboard.press("a")
-    page.wait_for_selector(f"{_step(4)}[data-verdict=accept]")
+    page.wait_for_selector(f"{step(4)}[data-verdict=accept]")
 
-    page.click(f"{_step(4)} button[data-act=insert]")
-    page.fill(f"{_step(4)} textarea", "Compare both lungs zone by zone.")
+    page.click(f"{step(4)} button[data-act=insert]")
+    page.fill(f"{step(4)} textarea", "Compare both lungs zone by zone.")
     page.keyboard.press("Enter")
     page.wait_for_selector("#cx-chain .cx-step[data-kind=added]")
     assert "4 of 4 steps judged" in page.inner_text("#cx-chain")
@@ -104,7 +94,7 @@ def test_second_reviewer_sees_the_case_locked(live, new_page) -> None:  # noqa: 
     case_id, _chain, _steps = live.case(("One step.", "Two steps."))
     first, second = new_page(), new_page()
     login(first, live, "lock-a")
-    _open_case(first, case_id)
+    open_case(first, case_id)
     assert "Claimed by you" in first.inner_text("#cx-header")
 
     login(second, live, "lock-b")
@@ -126,11 +116,11 @@ def test_step_markup_renders_as_text(live, new_page) -> None:  # noqa: ANN001
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     login(page, live, "xss-rev")
-    _open_case(page, case_id)
-    assert page.inner_text(f"{_step(1)} .cx-text") == evil
+    open_case(page, case_id)
+    assert page.inner_text(f"{step(1)} .cx-text") == evil
     assert page.locator("#cx-chain script").count() == 0 and page.locator("#cx-chain img").count() == 0
-    page.click(f"{_step(1)} button[data-act=correct]")  # the editor shows it as text too
-    assert page.input_value(f"{_step(1)} textarea") == evil
+    page.click(f"{step(1)} button[data-act=correct]")  # the editor shows it as text too
+    assert page.input_value(f"{step(1)} textarea") == evil
     page.keyboard.press("Escape")
     page.wait_for_timeout(300)
     assert dialogs == []
@@ -214,10 +204,10 @@ def test_fresh_chain_streams_into_the_page(live, new_page) -> None:  # noqa: ANN
     case_id, old_chain, _steps = live.case(("An old step.",))
     page = new_page()
     login(page, live, "gen-rev")
-    _open_case(page, case_id)
+    open_case(page, case_id)
     page.click("text=Ask the model for a fresh chain")
     page.wait_for_selector("#cx-notice .cx-ok")  # stored and ready
-    assert page.locator(f"{_step(3)}[data-step-id]").count() == 1  # the scripted model's three steps
+    assert page.locator(f"{step(3)}[data-step-id]").count() == 1  # the scripted model's three steps
     assert "The heart size is normal." in page.inner_text("#cx-chain")
     with live.factory() as s:
         newest = s.scalar(select(Chain).where(Chain.case_id == case_id).order_by(Chain.id.desc()))

@@ -165,7 +165,7 @@ def test_admin_sees_training_and_runs_and_cancels_the_loop(live, new_page) -> No
 
 
 def _workers(home: Path) -> list[int]:
-    """The worker processes this test's app started (found by their ``--home``)."""
+    """The worker processes this test's app started (found by their config file, under ``home``)."""
     pids = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -196,7 +196,7 @@ def hold_workers(home: Path, within: float = 30.0) -> list[int]:
 
 
 def _end_workers(home: Path, timeout_s: float = 30.0) -> None:
-    """Stop the worker processes this test's app started (found by their ``--home``) and reap them.
+    """Stop the worker processes this test's app started (:func:`_workers`) and reap them.
 
     A cancel that comes before the worker has recorded its pid cannot signal it; the worker would
     refuse its cancelled run by itself, but only after importing the training stack (seconds).

@@ -13,8 +13,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from tests.app.conftest import SCRIPTED, login
-from tests.app.test_reviewer_journey import _choose, _notice, _open, _search, _wait_rows
+from tests.app.conftest import SCRIPTED, login, open_case
+from tests.app.test_reviewer_journey import _choose, _notice, _search, _wait_rows
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +38,7 @@ def test_a_verdict_carried_over_from_another_case_is_refused(live, new_page) -> 
     page = new_page()
     login(page, live, "carry-rev")
     _search(page, "Carry:")
-    _open(page, case_id)
+    open_case(page, case_id)
     page.click("#cx-chain button[data-act=accept]")
     page.wait_for_selector("#cx-chain .cx-step[data-verdict=accept]")
     # What a carried-over tick looks like to the page: checked, but chosen for no form of this case.
@@ -61,7 +61,7 @@ def test_a_stale_tab_cannot_change_a_submitted_review(live, new_page) -> None:  
     for tab in (a, b):
         login(tab, live, "stale-rev")
         _search(tab, "Stale:")
-        _open(tab, case_id)
+        open_case(tab, case_id)
     for n in (1, 2):
         a.click(f"#cx-chain .cx-step[data-step-id='{steps[n - 1]}'] button[data-act=accept]")
         a.wait_for_selector(f"#cx-chain .cx-step[data-step-id='{steps[n - 1]}'][data-verdict=accept]")
@@ -93,7 +93,7 @@ def test_a_fresh_chain_asks_before_replacing_judged_work_and_refreshes_every_pan
     page = new_page()
     login(page, live, "fresh-rev")
     _search(page, "Fresh:")
-    _open(page, case_id)
+    open_case(page, case_id)
     assert "C) Effusion" in page.inner_text("#cx-answer .cx-answerlabel")
     page.click("#cx-chain button[data-act=accept]")
     page.wait_for_selector("#cx-chain .cx-step[data-verdict=accept]")
@@ -123,7 +123,7 @@ def test_stop_ends_a_fresh_chain_and_stores_nothing(live, new_page) -> None:  # 
     _choose(page, "cx-f-status", "Waiting for a chain")
     _wait_rows(page, lambda rows: case_id in rows)
     assert "Waiting for a chain" in page.inner_text("#cx-table")
-    _open(page, case_id)
+    open_case(page, case_id, steps=False)  # no chain yet
     assert "Waiting for a chain" in page.inner_text("#cx-chain")
     live.slow_model(0.5)  # slow enough to press Stop mid-way
     try:
@@ -149,7 +149,7 @@ def test_an_empty_chain_is_judged_unusable_and_the_case_waits_for_a_chain(live, 
     page = new_page()
     login(page, live, "unusable-rev")
     _search(page, "Unusable:")
-    _open(page, case_id)
+    open_case(page, case_id, steps=False)  # an empty chain
     assert "cannot be verified" in page.inner_text("#cx-answer")
     assert page.is_disabled("#cx-answer-verdict input[value=agree]")
     page.keyboard.press("y")  # refused by the page: agreeing is not offered
@@ -176,7 +176,7 @@ def test_closing_the_tab_gives_the_case_back(live, new_page) -> None:  # noqa: A
     page = new_page()
     login(page, live, "close-rev")
     _search(page, "Close:")
-    _open(page, case_id)
+    open_case(page, case_id)
     with live.factory() as s:
         assert s.get(CaseLock, case_id) is not None
     time.sleep(11)  # the lease-renewal timer ticks (every 10 s here) while the case is open

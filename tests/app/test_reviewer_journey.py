@@ -15,7 +15,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from tests.app.conftest import login
+from tests.app.conftest import login, open_case, step
 
 pytestmark = pytest.mark.browser
 
@@ -26,10 +26,6 @@ STEPS = (
     "Multiple nodules suggest metastatic disease.",
 )
 TOP = 5000  # priority: the journey's cases come first in this reviewer's worklist
-
-
-def _step(n: int) -> str:
-    return f"#cx-chain .cx-steps > .cx-step:nth-child({n})"
 
 
 def _choose(page, elem_id: str, label: str) -> None:  # noqa: ANN001
@@ -61,26 +57,8 @@ def _wait_rows(page, expected, within: float = 20) -> list[int]:  # noqa: ANN001
     return rows
 
 
-def _open(page, case_id: int) -> None:  # noqa: ANN001
-    page.wait_for_selector(f"#cx-table tr[data-case='{case_id}']")
-    page.click(f"#cx-table tr[data-case='{case_id}']")
-    page.wait_for_selector(f"#cx-header [data-case-id='{case_id}']")
-
-
 def _notice(page, kind: str, text: str, where: str = "#cx-notice") -> None:  # noqa: ANN001
     page.wait_for_selector(f'{where} .cx-{kind}:has-text("{text}")')
-
-
-def _verdicts(live, reviewer: int) -> list[tuple]:  # noqa: ANN001
-    from review_db.models import StepVerdict
-
-    with live.factory() as s:
-        rows = s.execute(
-            select(StepVerdict.step_id, StepVerdict.verdict, StepVerdict.corrected_text, StepVerdict.comment)
-            .where(StepVerdict.reviewer_id == reviewer)
-            .order_by(StepVerdict.id)
-        ).all()
-    return [(r[0], r[1].value, r[2], r[3]) for r in rows]
 
 
 def test_reviewer_journey(live, new_page) -> None:  # noqa: ANN001, PLR0915 - one journey, start to finish
@@ -133,29 +111,29 @@ def test_reviewer_journey(live, new_page) -> None:  # noqa: ANN001, PLR0915 - on
     page.wait_for_function("document.querySelector('#cx-pager').innerText.startsWith('1 /')")
 
     # 2-4. Open the first case: judge every step by mouse and keyboard, the answer, a note, submit.
-    _open(page, first)
+    open_case(page, first)
     assert f"case={first}" in page.url
-    page.click(f"{_step(1)} button[data-act=accept]")
-    page.wait_for_selector(f"{_step(1)}[data-verdict=accept]")
-    page.click(f"{_step(2)} button[data-act=correct]")
-    page.fill(f"{_step(2)} textarea", "The opacities are in both lungs.")
-    assert page.inner_text(f"{_step(2)} .cx-counter") == "32 / 4000"  # the length counter
+    page.click(f"{step(1)} button[data-act=accept]")
+    page.wait_for_selector(f"{step(1)}[data-verdict=accept]")
+    page.click(f"{step(2)} button[data-act=correct]")
+    page.fill(f"{step(2)} textarea", "The opacities are in both lungs.")
+    assert page.inner_text(f"{step(2)} .cx-counter") == "32 / 4000"  # the length counter
     page.keyboard.press("Enter")
-    page.wait_for_selector(f"{_step(2)}[data-verdict=correct]")
-    page.click(f"{_step(3)} .cx-text")
+    page.wait_for_selector(f"{step(2)}[data-verdict=correct]")
+    page.click(f"{step(3)} .cx-text")
     page.keyboard.press("r")  # reject from the keyboard, then the reason
-    page.fill(f"{_step(3)} input.cx-field", "Heart size is normal.")
+    page.fill(f"{step(3)} input.cx-field", "Heart size is normal.")
     page.keyboard.press("Enter")
-    page.wait_for_selector(f"{_step(3)}[data-verdict=reject] .cx-comment")
+    page.wait_for_selector(f"{step(3)}[data-verdict=reject] .cx-comment")
     page.keyboard.press("m")  # comment on the same step
-    page.fill(f"{_step(3)} input.cx-field", "Cardiothoracic ratio under 0.5.")
+    page.fill(f"{step(3)} input.cx-field", "Cardiothoracic ratio under 0.5.")
     page.keyboard.press("Enter")
-    page.wait_for_selector(f"{_step(3)} .cx-comment:has-text('Cardiothoracic')")
+    page.wait_for_selector(f"{step(3)} .cx-comment:has-text('Cardiothoracic')")
     page.keyboard.press("j")
     page.keyboard.press("a")
-    page.wait_for_selector(f"{_step(4)}[data-verdict=accept]")
+    page.wait_for_selector(f"{step(4)}[data-verdict=accept]")
     page.keyboard.press("i")  # add a missing step after step 4, then remove it again
-    page.fill(f"{_step(4)} textarea", "A step to remove.")
+    page.fill(f"{step(4)} textarea", "A step to remove.")
     page.keyboard.press("Enter")
     page.wait_for_selector("#cx-chain .cx-step[data-kind=added]")
     page.click("#cx-chain .cx-step[data-kind=added] button[data-act=remove]")
@@ -180,15 +158,15 @@ def test_reviewer_journey(live, new_page) -> None:  # noqa: ANN001, PLR0915 - on
     _notice(page, "error", "Say whether you agree")
 
     # 7. A draft survives a reload: the correction being typed and the answer chosen.
-    page.click(f"{_step(1)} button[data-act=correct]")
-    page.fill(f"{_step(1)} textarea", "Draft: rounded opacities in both lungs.")
+    page.click(f"{step(1)} button[data-act=correct]")
+    page.fill(f"{step(1)} textarea", "Draft: rounded opacities in both lungs.")
     page.locator("#cx-comment").fill("A note in progress.")
     page.reload()
     page.wait_for_selector(f"#cx-header [data-case-id='{second}']")
-    page.wait_for_selector(f"{_step(1)} textarea")
-    assert page.input_value(f"{_step(1)} textarea") == "Draft: rounded opacities in both lungs."
+    page.wait_for_selector(f"{step(1)} textarea")
+    assert page.input_value(f"{step(1)} textarea") == "Draft: rounded opacities in both lungs."
     assert page.input_value("#cx-comment") == "A note in progress."
-    page.focus(f"{_step(1)} textarea")
+    page.focus(f"{step(1)} textarea")
     page.keyboard.press("Escape")  # the draft is dropped on purpose
 
     # 5. Release the case: the lease goes, and back in the worklist.
@@ -199,7 +177,7 @@ def test_reviewer_journey(live, new_page) -> None:  # noqa: ANN001, PLR0915 - on
         assert s.get(CaseLock, second) is None
     # Reopen the submitted case: read-only, then amend it deliberately.
     _choose(page, "cx-f-status", "Reviewed by you")
-    _open(page, first)
+    open_case(page, first)
     assert "You have submitted your review" in page.inner_text("#cx-header")
     assert (
         page.locator("#cx-chain button[data-act=accept]").count() == 0
@@ -216,7 +194,7 @@ def test_reviewer_journey(live, new_page) -> None:  # noqa: ANN001, PLR0915 - on
     _notice(page, "ok", f"Review of case {first} submitted", where="#cx-worklist")
     # ← Worklist from a case (the lease is left to lapse), then log out: Back shows the login.
     _choose(page, "cx-f-status", "Open")
-    _open(page, multi)
+    open_case(page, multi)
     page.click("#cx-back")
     page.wait_for_function("document.body.dataset.cxView === 'worklist'")
     assert "case=" not in page.url
@@ -228,7 +206,7 @@ def test_reviewer_journey(live, new_page) -> None:  # noqa: ANN001, PLR0915 - on
     assert page.locator("#username").is_visible()
 
     # The database holds exactly what the reviewer decided.
-    assert _verdicts(live, rev) == [
+    assert live.verdicts(rev) == [
         (s1[0], "accept", None, ""),
         (s1[1], "correct", "The opacities are in both lungs.", ""),
         (s1[2], "reject", None, ""),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.app.conftest import login
+from tests.app.conftest import login, open_case, step
 
 pytestmark = pytest.mark.browser
 
@@ -25,29 +25,6 @@ STEPS = (
     "Multiple nodules suggest metastatic disease.",
 )
 TOP = 3000  # below the journeys' and regressions' cases, whose "next case" must stay theirs
-
-
-def _step(n: int) -> str:
-    return f"#cx-chain .cx-steps > .cx-step:nth-child({n})"
-
-
-def _open(page, case_id: int) -> None:  # noqa: ANN001
-    page.wait_for_selector(f"#cx-table tr[data-case='{case_id}']")
-    page.click(f"#cx-table tr[data-case='{case_id}']")
-    page.wait_for_selector(f"#cx-header [data-case-id='{case_id}']")
-    page.wait_for_selector("#cx-chain .cx-step[data-step-id]")
-
-
-def _verdicts(live, reviewer: int) -> list[tuple]:  # noqa: ANN001
-    from review_db.models import StepVerdict
-
-    with live.factory() as s:
-        rows = s.execute(
-            select(StepVerdict.step_id, StepVerdict.verdict, StepVerdict.corrected_text, StepVerdict.comment)
-            .where(StepVerdict.reviewer_id == reviewer)
-            .order_by(StepVerdict.id)
-        ).all()
-    return [(r[0], r[1].value, r[2], r[3]) for r in rows]
 
 
 def _reviews(live, chain_id: int) -> list[tuple]:  # noqa: ANN001
@@ -63,30 +40,30 @@ def _start(live, new_page, name: str, priority: int):  # noqa: ANN001, ANN202
     case_id, chain_id, step_ids = live.case(STEPS, priority=priority, question=f"{name}: which finding?")
     page = new_page()
     login(page, live, name)
-    _open(page, case_id)
+    open_case(page, case_id)
     return reviewer, case_id, chain_id, step_ids, page
 
 
 def test_shortcut_letters_typed_into_text_boxes_are_text(live, new_page) -> None:  # noqa: ANN001
     reviewer, _, chain_id, ids, page = _start(live, new_page, "typing-rev", TOP + 9)
-    page.click(f"{_step(1)} button[data-act=accept]")
-    page.wait_for_selector(f"{_step(1)}[data-verdict=accept]")
-    page.click(f"{_step(1)} .cx-text")
+    page.click(f"{step(1)} button[data-act=accept]")
+    page.wait_for_selector(f"{step(1)}[data-verdict=accept]")
+    page.click(f"{step(1)} .cx-text")
     page.keyboard.press("m")  # a comment, typed with the letters the shortcuts use
     page.keyboard.type("a j k c r y n u i ?")
     page.keyboard.press("Enter")
-    page.wait_for_selector(f"{_step(1)} .cx-comment:has-text('a j k c r y n u i ?')")
-    page.click(f"{_step(2)} button[data-act=reject]")
+    page.wait_for_selector(f"{step(1)} .cx-comment:has-text('a j k c r y n u i ?')")
+    page.click(f"{step(2)} button[data-act=reject]")
     page.keyboard.type("y n a")  # the reason
     page.keyboard.press("Enter")
-    page.wait_for_selector(f"{_step(2)}[data-verdict=reject] .cx-comment:has-text('y n a')")
+    page.wait_for_selector(f"{step(2)}[data-verdict=reject] .cx-comment:has-text('y n a')")
     page.click("#cx-comment")
     page.keyboard.type("yes, not unusable")  # the review's note
     assert not page.is_checked("#cx-answer-verdict input[value=agree]")
     assert not page.is_checked("#cx-answer-verdict input[value=disagree]")
     assert not page.locator("#cx-help").is_visible()
-    assert page.get_attribute(_step(3), "data-verdict") == ""  # nothing typed judged a step
-    assert _verdicts(live, reviewer) == [
+    assert page.get_attribute(step(3), "data-verdict") == ""  # nothing typed judged a step
+    assert live.verdicts(reviewer) == [
         (ids[0], "accept", None, ""),
         (ids[0], "accept", None, "a j k c r y n u i ?"),
         (ids[1], "reject", None, ""),
@@ -99,16 +76,16 @@ def test_a_changed_mind_leaves_the_last_verdict_current(live, new_page) -> None:
     from review_db.models import AuditLog, StepVerdict
 
     reviewer, case_id, chain_id, ids, page = _start(live, new_page, "mind-rev", TOP + 8)
-    page.click(f"{_step(1)} .cx-text")
+    page.click(f"{step(1)} .cx-text")
     page.keyboard.press("a")
-    page.wait_for_selector(f"{_step(1)}[data-verdict=accept]")
-    page.click(f"{_step(1)} .cx-text")
+    page.wait_for_selector(f"{step(1)}[data-verdict=accept]")
+    page.click(f"{step(1)} .cx-text")
     page.keyboard.press("r")  # no, reject it after all
     page.keyboard.press("Escape")  # no reason
-    page.wait_for_selector(f"{_step(1)}[data-verdict=reject]")
+    page.wait_for_selector(f"{step(1)}[data-verdict=reject]")
     for n in (2, 3, 4):
-        page.click(f"{_step(n)} button[data-act=accept]")
-        page.wait_for_selector(f"{_step(n)}[data-verdict=accept]")
+        page.click(f"{step(n)} button[data-act=accept]")
+        page.wait_for_selector(f"{step(n)}[data-verdict=accept]")
     page.keyboard.press("y")
     page.keyboard.press("n")  # disagree after all: the first option takes the focus
     assert page.evaluate("document.activeElement.name") == "cx-option"
@@ -116,7 +93,7 @@ def test_a_changed_mind_leaves_the_last_verdict_current(live, new_page) -> None:
     assert page.is_checked("#cx-answer-verdict input[value=agree]")
     page.keyboard.press("Control+Enter")
     page.wait_for_selector(f'#cx-notice .cx-ok:has-text("Review of case {case_id} submitted")')
-    assert _verdicts(live, reviewer) == [
+    assert live.verdicts(reviewer) == [
         (ids[0], "accept", None, ""),
         (ids[0], "reject", None, ""),
         (ids[1], "accept", None, ""),
@@ -136,62 +113,62 @@ def test_a_changed_mind_leaves_the_last_verdict_current(live, new_page) -> None:
 
 def test_keys_faster_than_the_server_all_land_once(live, new_page) -> None:  # noqa: ANN001
     reviewer, case_id, chain_id, ids, page = _start(live, new_page, "fast-rev", TOP + 7)
-    page.click(f"{_step(1)} .cx-text")
+    page.click(f"{step(1)} .cx-text")
     for _ in STEPS:
         page.keyboard.press("a")  # no wait between keys: each accepts and moves on
-    page.wait_for_selector(f"{_step(4)}[data-verdict=accept]")
+    page.wait_for_selector(f"{step(4)}[data-verdict=accept]")
     page.keyboard.press("y")
     page.keyboard.press("Control+Enter")
     page.keyboard.press("Control+Enter")  # a second submit before the first is answered
     page.wait_for_selector(f'#cx-notice .cx-ok:has-text("Review of case {case_id} submitted")')
     page.wait_for_timeout(1000)  # give a second submit time to land, if it were to
-    assert _verdicts(live, reviewer) == [(i, "accept", None, "") for i in ids]
+    assert live.verdicts(reviewer) == [(i, "accept", None, "") for i in ids]
     assert _reviews(live, chain_id) == [(reviewer, "agree", None, "")]
 
 
 def test_a_submit_with_steps_left_or_an_empty_correction_stores_nothing(live, new_page) -> None:  # noqa: ANN001
     reviewer, _, chain_id, ids, page = _start(live, new_page, "early-rev", TOP + 6)
-    page.click(f"{_step(1)} button[data-act=accept]")
-    page.wait_for_selector(f"{_step(1)}[data-verdict=accept]")
-    page.click(f"{_step(2)} button[data-act=correct]")
-    page.fill(f"{_step(2)} textarea", "   ")
+    page.click(f"{step(1)} button[data-act=accept]")
+    page.wait_for_selector(f"{step(1)}[data-verdict=accept]")
+    page.click(f"{step(2)} button[data-act=correct]")
+    page.fill(f"{step(2)} textarea", "   ")
     page.keyboard.press("Enter")  # a blank correction is not sent: the editor stays open
     page.wait_for_timeout(500)
-    assert page.locator(f"{_step(2)} textarea").is_visible()
-    assert page.get_attribute(_step(2), "data-verdict") == ""
+    assert page.locator(f"{step(2)} textarea").is_visible()
+    assert page.get_attribute(step(2), "data-verdict") == ""
     page.keyboard.press("Escape")
     page.check("#cx-answer-verdict input[value=agree]")
     page.keyboard.press("Control+Enter")
     page.wait_for_selector('#cx-notice .cx-error:has-text("step")')
-    assert _verdicts(live, reviewer) == [(ids[0], "accept", None, "")]
+    assert live.verdicts(reviewer) == [(ids[0], "accept", None, "")]
     assert _reviews(live, chain_id) == []
 
 
 def test_the_browsers_back_and_forward_move_between_worklist_and_case(live, new_page) -> None:  # noqa: ANN001
     reviewer, case_id, _, ids, page = _start(live, new_page, "history-rev", TOP + 5)
-    page.click(f"{_step(1)} button[data-act=accept]")
-    page.wait_for_selector(f"{_step(1)}[data-verdict=accept]")
+    page.click(f"{step(1)} button[data-act=accept]")
+    page.wait_for_selector(f"{step(1)}[data-verdict=accept]")
     page.go_back()  # from the case: the worklist, still logged in
     page.wait_for_function("document.body.dataset.cxView === 'worklist'")
     assert "case=" not in page.url
     page.go_forward()  # and the case again, as it was left
     page.wait_for_selector(f"#cx-header [data-case-id='{case_id}']")
-    page.wait_for_selector(f"{_step(1)}[data-verdict=accept]")
+    page.wait_for_selector(f"{step(1)}[data-verdict=accept]")
     page.go_back()
     page.wait_for_function("document.body.dataset.cxView === 'worklist'")
     page.go_back()  # onto the login page the session began on: a reviewer still logged in goes on
     page.wait_for_url("**/review/")
     page.wait_for_selector("#cx-table tr[data-case]")
     # The page's own way back, a reload, the case again: Back still returns to the worklist.
-    _open(page, case_id)
+    open_case(page, case_id)
     page.click("#cx-back")
     page.wait_for_function("document.body.dataset.cxView === 'worklist'")
     page.reload()
-    _open(page, case_id)
+    open_case(page, case_id)
     page.go_back()
     page.wait_for_function("document.body.dataset.cxView === 'worklist'")
     assert "case=" not in page.url
-    assert _verdicts(live, reviewer) == [(ids[0], "accept", None, "")]  # moving about judged nothing
+    assert live.verdicts(reviewer) == [(ids[0], "accept", None, "")]  # moving about judged nothing
 
 
 def test_the_browsers_back_leaves_a_replay_for_the_library(live, new_page) -> None:  # noqa: ANN001
