@@ -1,17 +1,19 @@
 """Held-apart validation of the offline RadRScore judge against the paper's judge (GPT-4o), issue 14.
 
-Run: ``python bench/validate_radrscore.py [--data DIR] [--json OUT] [--write] [--no-select]``
+Run: ``python bench/validate_radrscore.py [--data DIR] [--json OUT] [--write] [--models M]``
 (``--write`` updates the "## RadRScore validation (issue 14)" section of bench/RESULTS.md). About
-11 min on a shared 2-core box with ``OMP_NUM_THREADS=1`` (scikit-learn's OpenMP threads
-oversubscribe such a box: tree fits took 2.4x longer with 2 threads); ``--no-select`` takes seconds
-after the ~2 min of feature extraction.
+5 min on a quiet 2-core box with ``OMP_NUM_THREADS=1`` (scikit-learn's OpenMP threads
+oversubscribe such a box: tree fits took 2.4x longer with 2 threads), most of it the nested
+selection the comparison table runs beside the shipped averaging.
 
 The judged evaluation files in ../shared/data (1,045 items; ChestX-Reasoner's and GPT-4o's
 outputs on OpenI single-choice, multiple-choice and no-options questions) carry GPT-4o's
 verdicts. The offline judge's parameters are fitted on some files and scored on others, whole
 files held apart (:mod:`reasoner.radrscore.heldout`): each file left out; one model's outputs
-against the other's; single-choice questions against multiple-choice and no-options ones. Model
-kinds and sizes are chosen inside the training files only (nested selection). Per fold and
+against the other's; single-choice questions against multiple-choice and no-options ones. Each
+fold averages every candidate model fitted on its training files (``--models average``, what
+ships); the other ways of combining them (one pair chosen by inner folds of the training files;
+the first candidates) are set beside it. Nothing is chosen on a fold's test part. Per fold and
 component: Spearman against GPT-4o's scores with a paired bootstrap interval, beside the
 in-sample figure (fitted on every file, scored on the same items) and beside the rule judge of
 issue 7 on the same items. Then the calibration table (model x question set x component), the
@@ -38,7 +40,7 @@ import numpy as np  # noqa: E402
 
 from bench.common import machine, write_section  # noqa: E402
 from reasoner.radrscore import RuleJudge, read_items  # noqa: E402
-from reasoner.radrscore.fit import spearman, training_data  # noqa: E402
+from reasoner.radrscore.fit import COMBINE, describe_spec, spearman, training_data  # noqa: E402
 from reasoner.radrscore.heldout import calibration, held_apart  # noqa: E402
 from reasoner.radrscore.offline import COMPONENTS, DEFAULT_PARAMS  # noqa: E402
 from reasoner.radrscore.refit import judged_files  # noqa: E402
@@ -68,7 +70,7 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT, help="directory of judged evaluation files")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
     ap.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
-    ap.add_argument("--no-select", dest="select", action="store_false", help="first candidates, no selection")
+    ap.add_argument("--models", choices=COMBINE, default="average", help="how a fit combines its candidates")
     args = ap.parse_args()
     files = judged_files([args.data]) if args.data.exists() else []
     if not files:
@@ -76,12 +78,16 @@ def main() -> int:
         return 2
     started = time.perf_counter()
     data = training_data(files, progress=lambda m: print(m, file=sys.stderr))
-    result = held_apart(data, select=args.select, progress=lambda m: print("fold:", m, file=sys.stderr))
+    result = held_apart(data, combine=args.models, progress=lambda m: print("fold:", m, file=sys.stderr))
+    others = {}
+    for combine in (m for m in COMBINE if m != args.models):
+        print(f"combining by {combine}", file=sys.stderr)
+        others[combine] = held_apart(data, combine=combine, interval=False, segment=False)
     rules = rule_scores(files, data.n_items)
     elapsed = time.perf_counter() - started
     shipped = json.loads(DEFAULT_PARAMS.read_text()) if DEFAULT_PARAMS.exists() else {}
     same_params = shipped.get("components") == json.loads(json.dumps(result["params"]["components"]))
-    text = report(data, result, rules, elapsed, same_params, shipped)
+    text = report(data, result, others, rules, elapsed, same_params, shipped)
     print(text)
     if args.json:
         payload = {k: v for k, v in result.items() if not k.endswith("scores") and k != "params"}
@@ -121,7 +127,7 @@ def _mask(data, fold_name: str) -> np.ndarray:  # noqa: ANN001
     return np.isin(data.file_of, sorted(fold.test))
 
 
-def report(data, result, rules, elapsed, same_params, shipped) -> str:  # noqa: ANN001
+def report(data, result, others, rules, elapsed, same_params, shipped) -> str:  # noqa: ANN001
     """The Markdown section."""
     n_files = len(data.files)
     lines = [
@@ -129,8 +135,8 @@ def report(data, result, rules, elapsed, same_params, shipped) -> str:  # noqa: 
         "",
         f"Command: `python bench/validate_radrscore.py --write` ({data.n_items:,} judged items in {n_files} "
         f"files of `../shared/data`; {elapsed / 60:.0f} min). Measured {time.strftime('%Y-%m-%d')} on "
-        f"{machine()}. Each fold refits the judge on its training files only; model kinds and sizes are "
-        "chosen by inner folds of those files (leave one training file out). Spearman of each component "
+        f"{machine()}. Each fold refits the judge on its training files only (its candidate models "
+        f"combined by `{result['combine']}`; comparison below). Spearman of each component "
         "against GPT-4o's score over the test items, 95% paired bootstrap interval (2,000 resamples), the "
         "in-sample figure on the same items (the judge fitted on every file), and the rule judge of "
         "issue 7 on the same items. Targets: >= 0.6 in every fold; no fold more than 0.1 below in-sample.",
@@ -173,19 +179,7 @@ def report(data, result, rules, elapsed, same_params, shipped) -> str:  # noqa: 
             f"| {c} | {row['n']} | {_rho(row['spearman'])} | {_ci(row)} | {row['gpt_mean']:.3f} | "
             f"{row['judge_mean']:.3f} | {_rho(spearman(data.paper[c][everything], rules[c]))} |"
         )
-    lines += ["", "Models chosen per fold (inner selection on the training files):", ""]
-    for fold in [
-        {
-            "name": "in-sample (all files)",
-            "chosen": {c: result["params"]["components"][c]["chosen"] for c in COMPONENTS},
-        },
-        *result["folds"],
-    ]:
-        chosen = "; ".join(
-            f"{c}: {_spec(v['weight'], 'counts 1 per step stating a finding')} / {_spec(v['probability'])}"
-            for c, v in fold["chosen"].items()
-        )
-        lines.append(f"- {fold['name']}: {chosen}")
+    lines += _combine_lines(data, result, others)
     lines += _calibration_lines(data, result, rules)
     lines += _segmenter_lines(result)
     lines += [
@@ -202,10 +196,45 @@ def report(data, result, rules, elapsed, same_params, shipped) -> str:  # noqa: 
     return "\n".join(lines) + "\n"
 
 
-def _spec(spec, none: str = "-") -> str:  # noqa: ANN001
-    if spec is None:
-        return none
-    return ", ".join(f"{k}={v}" for k, v in spec.items())
+def _members(components) -> str:  # noqa: ANN001
+    return "; ".join(
+        f"{c}: weights {', '.join(describe_spec(w) for w in v['members']['weights'])} / probabilities "
+        f"{', '.join(describe_spec(p) for p in v['members']['probabilities'])}"
+        for c, v in components.items()
+    )
+
+
+def _combine_lines(data, result, others) -> list[str]:  # noqa: ANN001
+    """How each fit combines its candidate models, and what the other ways would have given."""
+    runs = {result["combine"]: result, **others}
+    lines = [
+        "",
+        f"Models of the in-sample fit (`{result['combine']}`): {_members(result['params']['components'])}.",
+    ]
+    if result["combine"] == "select":
+        lines += ["", "Chosen per fold by inner folds of its training files:", ""]
+        lines += [f"- {fold['name']}: {_members(fold['members'])}" for fold in result["folds"]]
+    lines += [
+        "",
+        "Combining the candidates, per fold (held-apart Spearman; `average`: every candidate fitted and "
+        "averaged, what ships; `select`: one weight and one probability model chosen by inner folds of the "
+        "training files; `first`: the first candidates, logistic regression and one per step):",
+        "",
+        "| fold | " + " | ".join(f"{c} {' / '.join(runs)}" for c in COMPONENTS) + " |",
+        "|---|" + "---|" * len(COMPONENTS),
+    ]
+    for k, fold in enumerate(result["folds"]):
+        cells = [" / ".join(_rho(r["folds"][k][c]["spearman"]) for r in runs.values()) for c in COMPONENTS]
+        lines.append(f"| {fold['name']} | " + " | ".join(cells) + " |")
+    for label, reduce in (("mean of the folds", np.mean), ("lowest fold", np.min)):
+        cells = [
+            " / ".join(f"{reduce([f[c]['spearman'] for f in run['folds']]):.3f}" for run in runs.values())
+            for c in COMPONENTS
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    insample = [" / ".join(_rho(r["in_sample"][c]["spearman"]) for r in runs.values()) for c in COMPONENTS]
+    lines.append("| in-sample, all files | " + " | ".join(insample) + " |")
+    return lines
 
 
 def _calibration_lines(data, result, rules) -> list[str]:  # noqa: ANN001

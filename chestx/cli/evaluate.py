@@ -144,24 +144,34 @@ def fit_judge(
     out: Path | None = typer.Option(
         None, "--out", help="Where to write the parameters (default: the shipped file)."
     ),
-    select: bool = typer.Option(True, "--select/--no-select", help="Choose model kinds by nested selection."),
+    combine: str = typer.Option(
+        "average",
+        "--models",
+        help="average: every candidate model, averaged; select: one pair chosen by inner folds; "
+        "first: the first candidates.",
+    ),
 ) -> None:
     """Refit the offline judge's parameters from judged evaluation files (GPT-4o's verdicts)."""
-    from reasoner.radrscore import offline, refit  # lazy: scipy and scikit-learn (~2 s)
+    from reasoner.radrscore import fit, offline, refit  # lazy: scipy and scikit-learn (~2 s)
 
+    if combine not in fit.COMBINE:
+        raise fail(f"--models must be one of {', '.join(fit.COMBINE)}, not {combine!r}")
     files = refit.judged_files(data)
     if not files:
         raise fail("no evaluation file with GPT-4o's verdicts (gt_key_finding, recall_res, ...) found")
     command = "chestx eval fit-judge " + " ".join(str(p) for p in data)
+    if combine != "average":
+        command += f" --models {combine}"
     params = refit.fit_judge(
-        files, command=command, select=select, progress=lambda m: typer.echo(m, err=True)
+        files, command=command, combine=combine, progress=lambda m: typer.echo(m, err=True)
     )
     target = out or offline.DEFAULT_PARAMS
     refit.write_params(params, target)
     for name, component in params["components"].items():
+        members = component["members"]
         typer.echo(
-            f"{name}: weight {component['chosen']['weight']}, "
-            f"probability {component['chosen']['probability']}"
+            f"{name}: weights {', '.join(fit.describe_spec(w) for w in members['weights'])}; "
+            f"probabilities {', '.join(fit.describe_spec(p) for p in members['probabilities'])}"
         )
     typer.echo(f"wrote {target} ({len(files)} files)")
 

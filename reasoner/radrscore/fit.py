@@ -5,11 +5,15 @@ item's units and features (as the judge does) and labels every unit from GPT-4o'
 (:mod:`reasoner.radrscore.labels`): how many of GPT-4o's findings (or steps) fall in it, and
 which share of them it recalled / counted correct / counted effective.
 
-:func:`fit_models` fits one component's weight model (the segmenter) and probability model,
-choosing each model's kind and size by *nested* selection: candidates are compared by the
-item-level Spearman of the component against GPT-4o's, over folds of the training part only
-(leave one training file out; four random folds of items when there is one file). Nothing is
-chosen on data the fit will be measured on.
+:func:`fit_models` fits one component's weight models (the segmenter) and probability models.
+By default (``combine="average"``) every candidate of :data:`WEIGHT_CANDIDATES` and
+:data:`PROBABILITY_CANDIDATES` is fitted and the judge averages them: the candidates' inner-fold
+agreement ties within noise, and the average generalized better to held-apart sources than any one
+chosen (docs/RADRSCORE.md). ``combine="select"`` instead chooses one pair by *nested* selection:
+candidates compared by the item-level Spearman of the component against GPT-4o's, over folds of the
+training part only (leave one training file out; four random folds of items when there is one
+file). ``combine="first"`` takes the first of each list (seconds; tests). Nothing is chosen on data
+the fit will be measured on.
 
 :func:`fit_params` fits the three components; :mod:`reasoner.radrscore.refit` adds the
 provenance and writes the parameters' file (``chestx eval fit-judge``).
@@ -36,8 +40,8 @@ from reasoner.radrscore.labels import effective_counts, effective_labels, gpt_un
 from reasoner.radrscore.offline import COMPONENTS, ComponentModel, OfflineJudge, prepare
 from reasoner.radrscore.units import StepUnit
 
-# Candidate models, compared by nested selection. A weight of None counts every step that states
-# a finding once (the rule segmenter); the others learn GPT-4o's count per step.
+# Candidate models, averaged (or compared by nested selection). A weight of None counts every
+# step that states a finding once (the rule segmenter); the others learn GPT-4o's count per step.
 PROBABILITY_CANDIDATES: tuple[dict[str, Any], ...] = (
     {"kind": "linear", "C": 0.1},
     {"kind": "linear", "C": 1.0},
@@ -175,15 +179,10 @@ _EMPTY_PARAMS: dict[str, Any] = {
     "features": {"reference": [], "model": []},
     "components": {
         c: {
-            "weight": None,
-            "probability": {
-                "kind": "linear",
-                "link": "logit",
-                "mean": [],
-                "scale": [],
-                "coef": [],
-                "intercept": 0.0,
-            },
+            "weights": [None],
+            "probabilities": [
+                {"kind": "linear", "link": "logit", "mean": [], "scale": [], "coef": [], "intercept": 0.0}
+            ],
         }
         for c in COMPONENTS
     },
@@ -341,18 +340,14 @@ def cached_probability(
     )
 
 
-def _fit_spec(
-    data: TrainingData,
-    component: str,
-    train: np.ndarray,
-    w_spec: Mapping[str, Any] | None,
-    p_spec: Mapping[str, Any],
-    cache: FitCache | None,
-) -> dict[str, Any]:
-    return {
-        "weight": cached_weight(data, component, w_spec, train, cache),
-        "probability": cached_probability(data, component, p_spec, train, cache),
-    }
+COMBINE = ("average", "select", "first")
+
+
+def describe_spec(spec: Mapping[str, Any] | None) -> str:
+    """A candidate spec in words: "trees max_depth=2 max_iter=100"; None is the rule segmenter."""
+    if spec is None:
+        return "1 per step stating a finding"
+    return " ".join([str(spec["kind"]), *(f"{k}={v}" for k, v in spec.items() if k != "kind")])
 
 
 def fit_models(
@@ -360,43 +355,56 @@ def fit_models(
     component: str,
     train: np.ndarray,
     *,
-    select: bool = True,
+    combine: str = "average",
     cache: FitCache | None = None,
 ) -> dict[str, Any]:
-    """A component's models fitted on the ``train`` items, candidates chosen by nested selection.
+    """A component's models fitted on the ``train`` items (see the module docstring for ``combine``).
 
-    With ``select=False`` the first candidate of each list is used (no selection). The result
-    also records each candidate pair's mean inner-fold Spearman (``selection``). ``cache`` (see
-    :data:`FitCache`) only saves time: the result is the same without it.
+    Returns ``{"weights": [...], "probabilities": [...], "members": the candidate specs behind
+    them}``; with ``combine="select"`` also ``selection``, each candidate pair's mean inner-fold
+    Spearman. ``cache`` (see :data:`FitCache`) only saves time: the result is the same without it.
     """
+    if combine not in COMBINE:
+        raise ValueError(f"combine must be one of {', '.join(COMBINE)}, not {combine!r}")
     weight_specs, probability_specs = WEIGHT_CANDIDATES, PROBABILITY_CANDIDATES  # read at call time
-    pairs = [(i, j) for i in range(len(weight_specs)) for j in range(len(probability_specs))]
-    table: dict[int, float] = {}
-    if select and len(pairs) > 1:
-        rhos: dict[int, list[float]] = {k: [] for k in range(len(pairs))}
-        for test in inner_folds(data, train):
-            fit_part = train & ~test
-            weights = [cached_weight(data, component, w, fit_part, cache) for w in weight_specs]
-            probs = [cached_probability(data, component, p, fit_part, cache) for p in probability_specs]
-            for k, (i, j) in enumerate(pairs):
-                spec = {"weight": weights[i], "probability": probs[j]}
-                rhos[k].append(spearman(data.paper[component], component_scores(data, component, spec, test)))
-        table = {k: float(np.nanmean(v)) for k, v in rhos.items()}
-        best = max(table, key=lambda k: (table[k], -k))
+    table: dict[tuple[int, int], float] = {}
+    if combine == "average":
+        w_specs, p_specs = list(weight_specs), list(probability_specs)
+    elif combine == "first" or len(weight_specs) * len(probability_specs) == 1:
+        w_specs, p_specs = [weight_specs[0]], [probability_specs[0]]
     else:
-        best = 0
-    w_spec, p_spec = weight_specs[pairs[best][0]], probability_specs[pairs[best][1]]
-    fitted = _fit_spec(data, component, train, w_spec, p_spec, cache)
-    fitted["chosen"] = {"weight": w_spec, "probability": p_spec}
-    fitted["selection"] = [
-        {
-            "weight": weight_specs[pairs[k][0]],
-            "probability": probability_specs[pairs[k][1]],
-            "inner_spearman": round(v, 4),
-        }
-        for k, v in table.items()
-    ]
+        table = _inner_selection(data, component, train, cache)
+        i, j = max(table, key=lambda k: (table[k], -k[0], -k[1]))
+        w_specs, p_specs = [weight_specs[i]], [probability_specs[j]]
+    fitted: dict[str, Any] = {
+        "weights": [cached_weight(data, component, w, train, cache) for w in w_specs],
+        "probabilities": [cached_probability(data, component, p, train, cache) for p in p_specs],
+        "members": {"weights": w_specs, "probabilities": p_specs},
+    }
+    if table:
+        fitted["selection"] = [
+            {"weight": weight_specs[i], "probability": probability_specs[j], "inner_spearman": round(v, 4)}
+            for (i, j), v in table.items()
+        ]
     return fitted
+
+
+def _inner_selection(
+    data: TrainingData, component: str, train: np.ndarray, cache: FitCache | None
+) -> dict[tuple[int, int], float]:
+    """Per candidate pair (weight index, probability index): mean Spearman over inner folds."""
+    weight_specs, probability_specs = WEIGHT_CANDIDATES, PROBABILITY_CANDIDATES
+    rhos: dict[tuple[int, int], list[float]] = {}
+    for test in inner_folds(data, train):
+        fit_part = train & ~test
+        weights = [cached_weight(data, component, w, fit_part, cache) for w in weight_specs]
+        probs = [cached_probability(data, component, p, fit_part, cache) for p in probability_specs]
+        for i, w in enumerate(weights):
+            for j, p in enumerate(probs):
+                spec = {"weights": [w], "probabilities": [p]}
+                rho = spearman(data.paper[component], component_scores(data, component, spec, test))
+                rhos.setdefault((i, j), []).append(rho)
+    return {k: float(np.nanmean(v)) for k, v in rhos.items()}
 
 
 def _weight_inputs(data: TrainingData, component: str, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -414,11 +422,11 @@ def _probability_inputs(
 
 
 def fit_params(
-    data: TrainingData, train: np.ndarray, *, select: bool = True, cache: FitCache | None = None
+    data: TrainingData, train: np.ndarray, *, combine: str = "average", cache: FitCache | None = None
 ) -> dict[str, Any]:
     """The judge's parameters (without provenance) fitted on the ``train`` items."""
     return {
-        "format": 1,
+        "format": 2,
         "features": dict(data.names),
-        "components": {c: fit_models(data, c, train, select=select, cache=cache) for c in COMPONENTS},
+        "components": {c: fit_models(data, c, train, combine=combine, cache=cache) for c in COMPONENTS},
     }

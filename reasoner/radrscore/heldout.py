@@ -1,10 +1,10 @@
-"""Held-apart validation of the offline judge: whole sources held out, nested selection inside.
+"""Held-apart validation of the offline judge: whole sources held out, nothing chosen on them.
 
 A *fold* trains on some evaluation files and tests on others (:func:`folds`): each file left out
 in turn; one model's outputs against the other's; single-choice questions against
 multiple-choice and no-options ones. For each fold the judge is refitted on the training files
-only (:func:`reasoner.radrscore.fit.fit_params`, which chooses its models by inner folds of those
-files) and scored on the test files; the Spearman of each component against GPT-4o's, with a
+only (:func:`reasoner.radrscore.fit.fit_params`: its candidates averaged, or one chosen by inner
+folds of those files) and scored on the test files; the Spearman of each component against GPT-4o's, with a
 paired bootstrap interval, is set beside the *in-sample* figure (the judge fitted on every file,
 scored on the same test items). :func:`calibration` sets each model's mean beside GPT-4o's per
 question set and component, and says which model each judge ranks higher. :func:`segmenter`
@@ -108,21 +108,22 @@ def all_scores(data: TrainingData, params: Mapping[str, Any], items: np.ndarray)
 def held_apart(
     data: TrainingData,
     *,
-    select: bool = True,
+    combine: str = "average",
     interval: bool = True,
     segment: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Every fold of :func:`folds`: per component, the held-apart and in-sample Spearman.
 
-    Returns ``{"in_sample": {...}, "folds": [...], "held_out_scores": {component: per-item
+    Returns ``{"combine": combine, "in_sample": {...}, "folds": [...], "held_out_scores": {component: per-item
     scores from the fold that left the item's file out}, "params": the in-sample parameters}``.
+    ``combine`` is :func:`reasoner.radrscore.fit.fit_models`'s, for every fit.
     With ``segment=False`` the folds leave out the segmenter's diagnostics (:func:`segmenter`).
     Fits shared between folds are made once (:data:`reasoner.radrscore.fit.FitCache`).
     """
     cache: FitCache = {}
     everything = np.ones(data.n_items, dtype=bool)
-    params = fit_params(data, everything, select=select, cache=cache)
+    params = fit_params(data, everything, combine=combine, cache=cache)
     in_sample = all_scores(data, params, everything)
     names = [f["name"] for f in data.files]
     held_out = {c: np.full(data.n_items, np.nan) for c in COMPONENTS}
@@ -131,20 +132,21 @@ def held_apart(
         if progress:
             progress(fold.name)
         train, test = _mask(data, fold.train), _mask(data, fold.test)
-        fitted = fit_params(data, train, select=select, cache=cache)
+        fitted = fit_params(data, train, combine=combine, cache=cache)
         scores = all_scores(data, fitted, test)
         if fold.kind == "file":
             for c in COMPONENTS:
                 held_out[c][test] = scores[c][test]
-        row: dict[str, Any] = {"name": fold.name, "kind": fold.kind, "chosen": {}}
+        row: dict[str, Any] = {"name": fold.name, "kind": fold.kind, "members": {}}
         for c in COMPONENTS:
             row[c] = _row(data.paper[c], scores[c], test, interval)
             row[c]["in_sample"] = spearman(data.paper[c][test], in_sample[c][test])
-            row["chosen"][c] = fitted["components"][c]["chosen"]
+            row["members"][c] = fitted["components"][c]["members"]
         if segment:
             row["segmenter"] = segmenter(data, fitted, train, test, cache)
         results.append(row)
     return {
+        "combine": combine,
         "in_sample": {c: _row(data.paper[c], in_sample[c], everything, interval) for c in COMPONENTS},
         "in_sample_scores": in_sample,
         "folds": results,
@@ -163,11 +165,11 @@ def segmenter(
     """On the test items: how well per-item unit counts follow GPT-4o's counts, and what the
     learned weights do to each component's Spearman against uniform weights.
 
-    Per component: ``learned`` (the learned count model, fitted on ``train`` whatever the
-    selection chose), ``steps`` (every step stating a finding counts one; every step for
-    effectiveness) and ``findings`` (the rule extractor's findings per step): Pearson r and mean
-    absolute error of the per-item totals against GPT-4o's; and the component's Spearman with the
-    fold's probability model under learned and under uniform weights.
+    Per component: ``learned`` (the tree count model, fitted on ``train``, alone), ``steps``
+    (every step stating a finding counts one; every step for effectiveness) and ``findings`` (the
+    rule extractor's findings per step): Pearson r and mean absolute error of the per-item totals
+    against GPT-4o's; and the component's Spearman with the fold's probability models under
+    learned and under uniform weights.
     """
     out = {}
     learned_spec = next(w for w in WEIGHT_CANDIDATES if w is not None and w.get("kind") == "trees")
@@ -184,7 +186,7 @@ def segmenter(
         )
         candidates = {
             "learned": ComponentModel.from_json(
-                {"weight": learned, "probability": params["components"][c]["probability"]}
+                {"weights": [learned], "probabilities": params["components"][c]["probabilities"]}
             ).unit_weights(X, n_findings > 0),
             "steps": np.ones(len(X)) if c == "effectiveness" else (n_findings > 0).astype(float),
             "findings": n_findings,
@@ -200,7 +202,7 @@ def segmenter(
             }
         entry["gpt_per_item"] = float(truth[ok].mean()) if ok.any() else float("nan")
         for name, w_spec in (("spearman_learned", learned), ("spearman_uniform", None)):
-            spec = {"weight": w_spec, "probability": params["components"][c]["probability"]}
+            spec = {"weights": [w_spec], "probabilities": params["components"][c]["probabilities"]}
             entry[name] = spearman(data.paper[c], component_scores(data, c, spec, test))
         out[c] = entry
     return out

@@ -7,10 +7,15 @@ models (JSON, :mod:`reasoner.radrscore.models`; fitted by :func:`reasoner.radrsc
 on the paper's judged evaluation files) then give, per unit:
 
 - a *weight*: how many findings (completeness, factuality) or steps (effectiveness) the paper's
-  judge would count in it (the learned segmenter; a component may instead weigh every step that
-  states a finding 1, where held-out selection preferred that);
+  judge would count in it (the learned segmenter; "every step that states a finding counts 1" is
+  one of the candidates);
 - a *probability*: recalled by the model chain (reference units), supported by the report (model
   units), advancing toward the answer (model units).
+
+Each is the mean of several models of different kinds (logistic or Poisson regression, gradient-
+boosted trees of two depths; the ``weights`` and ``probabilities`` lists of a component): their
+inner-fold scores tie within noise, and averaging them generalizes better than choosing one
+(docs/RADRSCORE.md).
 
 A score is the weighted mean of its units' probabilities: completeness = sum(w p) / sum(w) over
 the reference units, factuality and effectiveness over the model units. The judgement's counts
@@ -78,27 +83,37 @@ def _load_params(path: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ComponentModel:
-    """One component's learned models: unit weights (None: every step stating a finding counts 1)
-    and unit probabilities."""
+    """One component's learned models: unit weight models (None: every step stating a finding
+    counts 1) and unit probability models; a unit's weight and probability are their means."""
 
-    weight: models.Linear | models.Trees | None
-    probability: models.Linear | models.Trees
+    weights: tuple[models.Linear | models.Trees | None, ...]
+    probabilities: tuple[models.Linear | models.Trees, ...]
 
     @classmethod
     def from_json(cls, spec: Mapping[str, Any]) -> ComponentModel:
-        weight = models.load(spec["weight"]) if spec.get("weight") else None
-        return cls(weight, models.load(spec["probability"]))
+        """From a component of the parameters: ``weights`` and ``probabilities`` lists (format 2),
+        or one ``weight`` and one ``probability`` (format 1, parameters fitted before averaging)."""
+        if "probabilities" in spec:
+            weights, probabilities = list(spec["weights"]), list(spec["probabilities"])
+        else:
+            weights, probabilities = [spec.get("weight")], [spec["probability"]]
+        if not weights or not probabilities:
+            raise ValueError("a component needs at least one weight and one probability model")
+        return cls(
+            tuple(models.load(w) if w else None for w in weights),
+            tuple(models.load(p) for p in probabilities),
+        )
 
     def unit_weights(self, X: np.ndarray, has_findings: np.ndarray) -> np.ndarray:
-        if self.weight is None:
-            return has_findings.astype(float)
-        return np.clip(self.weight.predict(X), 0.0, None)
+        uniform = has_findings.astype(float)
+        each = [uniform if w is None else np.clip(w.predict(X), 0.0, None) for w in self.weights]
+        return np.mean(each, axis=0)
 
     def predict(self, X: np.ndarray, has_findings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(weights, probabilities) of the units whose feature rows are ``X``."""
         if not len(X):
             return np.zeros(0), np.zeros(0)
-        return self.unit_weights(X, has_findings), self.probability.predict(X)
+        return self.unit_weights(X, has_findings), np.mean([p.predict(X) for p in self.probabilities], axis=0)
 
 
 class LearnedModels:

@@ -1,8 +1,8 @@
 """Refitting the offline judge's shipped parameters: ``chestx eval fit-judge DATA_DIR...``.
 
 :func:`judged_files` finds the evaluation files that carry GPT-4o's verdicts; :func:`fit_judge`
-fits the judge on every item of them (:func:`reasoner.radrscore.fit.fit_params`, nested
-selection) and adds the provenance block (command, files with sha256 and item counts, date, git
+fits the judge on every item of them (:func:`reasoner.radrscore.fit.fit_params`; its models
+averaged by default) and adds the provenance block (command, files with sha256 and item counts, date, git
 commit); :func:`write_params` writes the JSON (numbers and feature names only, no text).
 """
 
@@ -48,11 +48,11 @@ def fit_judge(
     command: str,
     embedder: PhraseEmbedder | None = None,
     progress: Callable[[str], None] | None = None,
-    select: bool = True,
+    combine: str = "average",
 ) -> dict[str, Any]:
     """The offline judge's parameters fitted on every item of ``paths``, with their provenance."""
     data = training_data(paths, embedder=embedder, progress=progress)
-    params = fit_params(data, np.ones(data.n_items, dtype=bool), select=select)
+    params = fit_params(data, np.ones(data.n_items, dtype=bool), combine=combine)
     params["provenance"] = {
         "command": command,
         "data": data.files,

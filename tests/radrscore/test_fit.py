@@ -1,5 +1,5 @@
 """Fitting the offline judge from judged evaluation files (hand-made ones, no real text):
-labels per unit, nested selection, provenance, held-apart folds, and the CLI."""
+labels per unit, averaged and selected models, provenance, held-apart folds, and the CLI."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ NAMES = {"chestx_reasoner_x_single.json": 40, "gpt4o_x_single.json": 40, "gpt4o_
 
 @pytest.fixture(autouse=True)
 def small_candidates(monkeypatch) -> None:
-    """Two small candidates of each kind: the selection runs, in seconds rather than minutes."""
+    """Two small candidates of each kind: fits and the selection run in seconds rather than minutes."""
     import reasoner.radrscore.fit as fit
 
     monkeypatch.setattr(
@@ -86,16 +86,21 @@ def test_effective_steps_are_found_inside_quoted_ones() -> None:
     assert effective_counts(item, [1.0, 0.0]) == [1.0, 2.0]
 
 
-def test_fit_judge_selects_on_training_files_and_states_provenance(judged, judge) -> None:
+def test_fit_judge_averages_every_candidate_and_states_provenance(judged, judge) -> None:
     params = fit_judge(judged, command="chestx eval fit-judge x", embedder=judge.embedder)
     provenance = params["provenance"]
     assert provenance["command"] == "chestx eval fit-judge x"
     assert [d["sha256"] for d in provenance["data"]] == [
         hashlib.sha256(p.read_bytes()).hexdigest() for p in judged
     ]
+    import reasoner.radrscore.fit as fit
+
     for component in params["components"].values():
-        assert component["probability"]["kind"] in ("linear", "trees")
-        assert len(component["selection"]) > 1  # candidates were compared on inner folds
+        assert component["members"]["probabilities"] == list(fit.PROBABILITY_CANDIDATES)
+        assert component["members"]["weights"] == list(fit.WEIGHT_CANDIDATES)
+        assert [p["kind"] for p in component["probabilities"]] == ["linear", "trees"]
+        assert component["weights"][0] is None and component["weights"][1]["kind"] == "trees"
+        assert "selection" not in component
     # The fitted judge agrees with the verdicts it learned from (they follow simple rules).
     fitted = OfflineJudge(embedder=judge.embedder, params=params)
     items = [item for path in judged for item in read_items(path)]
@@ -113,7 +118,7 @@ def test_judge_and_fitting_pipeline_score_alike(data, judged, judge) -> None:
     from reasoner.radrscore.fit import component_scores, fit_params
 
     everything = np.ones(data.n_items, dtype=bool)
-    params = fit_params(data, everything, select=False)
+    params = fit_params(data, everything)
     fitted = OfflineJudge(embedder=judge.embedder, params=params)
     items = [item for path in judged for item in read_items(path)]
     scores = [sample_score(j) for j in fitted.judge([sample_from_item(i)[0] for i in items])]
@@ -142,7 +147,7 @@ def test_folds_hold_whole_sources_apart() -> None:
 
 
 def test_held_apart_refits_per_fold(data) -> None:
-    result = held_apart(data, select=False, interval=False)
+    result = held_apart(data, combine="first", interval=False)
     assert [f["name"] for f in result["folds"]] == [f.name for f in folds([d["name"] for d in data.files])]
     for fold in result["folds"]:
         for name in ("completeness", "factuality", "effectiveness"):
@@ -160,20 +165,58 @@ def test_a_shared_fit_cache_changes_no_parameter(data) -> None:
     everything = np.ones(data.n_items, dtype=bool)
     train = data.file_of != 0
     cache: dict = {}
-    with_cache = [fit_params(data, m, cache=cache) for m in (everything, train)]
+    with_cache = [fit_params(data, m, combine="select", cache=cache) for m in (everything, train)]
     assert cache
-    assert with_cache == [fit_params(data, m) for m in (everything, train)]
+    assert with_cache == [fit_params(data, m, combine="select") for m in (everything, train)]
+
+
+def test_nested_selection_keeps_the_best_inner_pair(data) -> None:
+    import reasoner.radrscore.fit as fit
+
+    everything = np.ones(data.n_items, dtype=bool)
+    for name in ("completeness", "factuality", "effectiveness"):
+        fitted = fit.fit_models(data, name, everything, combine="select")
+        table = fitted["selection"]
+        assert len(table) == len(fit.WEIGHT_CANDIDATES) * len(fit.PROBABILITY_CANDIDATES)
+        best = max(table, key=lambda row: row["inner_spearman"])
+        assert fitted["members"] == {"weights": [best["weight"]], "probabilities": [best["probability"]]}
+        assert len(fitted["weights"]) == len(fitted["probabilities"]) == 1
+    with pytest.raises(ValueError, match="combine must be one of"):
+        fit.fit_models(data, "completeness", everything, combine="vote")
+
+
+def test_an_averaged_component_is_the_mean_of_its_members(data) -> None:
+    """Each unit's weight and probability are the means of its models' (None weighs a unit with
+    findings 1); parameters of one weight and one probability model (format 1) still load."""
+    from reasoner.radrscore.fit import fit_params
+    from reasoner.radrscore.offline import ComponentModel
+
+    params = fit_params(data, np.ones(data.n_items, dtype=bool))
+    spec = params["components"]["factuality"]
+    X = data.model.X
+    has = X[:, data.names["model"].index("n_findings")] > 0
+    weights, probs = ComponentModel.from_json(spec).predict(X, has)
+    alone = [
+        ComponentModel.from_json({"weight": w, "probability": p}).predict(X, has)
+        for w, p in zip(spec["weights"], spec["probabilities"], strict=True)
+    ]
+    assert np.allclose(weights, np.mean([a[0] for a in alone], axis=0))
+    assert np.allclose(probs, np.mean([a[1] for a in alone], axis=0))
+    assert not np.allclose(alone[0][1], alone[1][1])  # the members differ: the mean is not one of them
+    assert np.allclose(alone[0][0], has.astype(float))
+    with pytest.raises(ValueError, match="at least one"):
+        ComponentModel.from_json({"weights": [], "probabilities": spec["probabilities"]})
 
 
 def test_cli_fit_judge_then_score_with_those_parameters(judged, tmp_path: Path) -> None:
     out = tmp_path / "params.json"
     runner = CliRunner()
     result = runner.invoke(
-        app, ["eval", "fit-judge", str(judged[0].parent), "--out", str(out), "--no-select"]
+        app, ["eval", "fit-judge", str(judged[0].parent), "--out", str(out), "--models", "first"]
     )
     assert result.exit_code == 0, result.output
     params = json.loads(out.read_text())
-    assert params["provenance"]["command"] == f"chestx eval fit-judge {judged[0].parent}"
+    assert params["provenance"]["command"] == f"chestx eval fit-judge {judged[0].parent} --models first"
     assert len(params["provenance"]["data"]) == len(judged)
     scores = tmp_path / "scores.jsonl"
     result = runner.invoke(
@@ -182,6 +225,15 @@ def test_cli_fit_judge_then_score_with_those_parameters(judged, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert "judge: offline, parameters fitted by `chestx eval fit-judge" in result.output
     assert "[" in result.output.splitlines()[-3]  # a bootstrap interval beside each mean
+
+
+def test_cli_fit_judge_refuses_an_unknown_way_to_combine(judged, tmp_path: Path) -> None:
+    out = tmp_path / "params.json"
+    result = CliRunner().invoke(
+        app, ["eval", "fit-judge", str(judged[0].parent), "--out", str(out), "--models", "vote"]
+    )
+    assert result.exit_code == 1 and "--models must be one of average, select, first" in result.output
+    assert not out.exists()
 
 
 def test_cli_fit_judge_without_judged_files_is_a_one_line_error(tmp_path: Path) -> None:
