@@ -346,7 +346,7 @@ COMBINE = ("average", "select", "first")
 def describe_spec(spec: Mapping[str, Any] | None) -> str:
     """A candidate spec in words: "trees max_depth=2 max_iter=100"; None is the rule segmenter."""
     if spec is None:
-        return "1 per step stating a finding"
+        return "1 per step (rule segmenter)"
     return " ".join([str(spec["kind"]), *(f"{k}={v}" for k, v in spec.items() if k != "kind")])
 
 
