@@ -260,8 +260,13 @@ def _calibration_lines(data, result, rules) -> list[str]:  # noqa: ANN001
         )
     lines += [
         "",
-        "| question set | component | better by GPT-4o | held-out judge | in-sample judge | rule judge |",
-        "|---|---|---|---|---|---|",
+        "Which model is better, by each judge. `GPT-4o's ranking flips`: the share of 2,000 resamples of "
+        "each model's items in which GPT-4o's judge ranks the two models the other way (near 0.5: it "
+        "cannot tell them apart there, and no judge can be expected to rank them as it does):",
+        "",
+        "| question set | component | better by GPT-4o | GPT-4o's ranking flips | held-out judge "
+        "| in-sample judge | rule judge |",
+        "|---|---|---|---:|---|---|---|",
     ]
     for k in range(0, len(held)):
         h = held[k]
@@ -281,7 +286,9 @@ def _calibration_lines(data, result, rules) -> list[str]:  # noqa: ANN001
             cells.append(better + ("" if better == gpt else " (**differs**)"))
         gap = abs(pair[0]["gpt_mean"] - pair[1]["gpt_mean"])
         lines.append(
-            f"| {h['questions']} | {h['component']} | {gpt} (by {gap:.3f}) | " + " | ".join(cells) + " |"
+            f"| {h['questions']} | {h['component']} | {gpt} (by {gap:.3f}) | {h['gpt_flip']:.2f} | "
+            + " | ".join(cells)
+            + " |"
         )
     return lines
 

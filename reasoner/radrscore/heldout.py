@@ -214,20 +214,35 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(pearsonr(a, b)[0])
 
 
-def calibration(data: TrainingData, scores: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
+def _flip_rate(first: np.ndarray, second: np.ndarray, first_better: bool, resamples: int, seed: int) -> float:
+    """Share of bootstrap resamples (each sample's items drawn with replacement) whose means rank
+    the two samples the other way round."""
+    rng = np.random.default_rng(seed)
+    a = first[rng.integers(0, len(first), (resamples, len(first)))].mean(axis=1)
+    b = second[rng.integers(0, len(second), (resamples, len(second)))].mean(axis=1)
+    return float(np.mean((a > b) != first_better))
+
+
+def calibration(
+    data: TrainingData, scores: Mapping[str, np.ndarray], *, resamples: int = 2000, seed: int = 0
+) -> list[dict[str, Any]]:
     """Per (question set, component, model): GPT-4o's mean and the judge's, over the items where
     both are defined; and per (question set, component) with two models whether the judge ranks
-    them as GPT-4o does (``same_better``)."""
+    them as GPT-4o does (``same_better``) and how often GPT-4o's own ranking flips when each
+    model's items are resampled with replacement (``gpt_flip``, ``resamples`` bootstrap draws): near
+    0.5, GPT-4o's judge cannot tell the models apart on these items, and no judge can be expected
+    to rank them as it does."""
     names = [f["name"] for f in data.files]
     sources = [source(n) for n in names]
     rows = []
     for questions in sorted({q for _, q in sources}):
         for c in COMPONENTS:
-            cell = []
+            cell, paper = [], []
             for model in sorted({m for m, q in sources if q == questions}):
                 files = frozenset(k for k, s in enumerate(sources) if s == (model, questions))
                 mask = _mask(data, files) & np.isfinite(data.paper[c]) & np.isfinite(scores[c])
                 gpt, judge = float(data.paper[c][mask].mean()), float(scores[c][mask].mean())
+                paper.append(data.paper[c][mask])
                 cell.append(
                     {
                         "questions": questions,
@@ -242,7 +257,9 @@ def calibration(data: TrainingData, scores: Mapping[str, np.ndarray]) -> list[di
             if len(cell) == 2:
                 gpt_first = cell[0]["gpt_mean"] > cell[1]["gpt_mean"]
                 judge_first = cell[0]["judge_mean"] > cell[1]["judge_mean"]
+                flip = _flip_rate(paper[0], paper[1], gpt_first, resamples, seed)
                 for entry in cell:
                     entry["same_better"] = gpt_first == judge_first
+                    entry["gpt_flip"] = flip
             rows.extend(cell)
     return rows

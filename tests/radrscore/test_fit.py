@@ -156,7 +156,19 @@ def test_held_apart_refits_per_fold(data) -> None:
     rows = calibration(data, result["held_out_scores"])
     single = [r for r in rows if r["questions"] == "single choice"]
     assert {r["model"] for r in single} == {"ChestX-Reasoner", "GPT-4o"}
-    assert all("same_better" in r for r in single)
+    assert all("same_better" in r and 0 <= r["gpt_flip"] <= 1 for r in single)
+
+
+def test_gpt4os_own_ranking_flips_as_often_as_its_means_allow() -> None:
+    from reasoner.radrscore.heldout import _flip_rate
+
+    rng = np.random.default_rng(1)
+    same = rng.random(300), rng.random(300)
+    apart = rng.random(300), rng.random(300) + 0.3
+    tie = _flip_rate(*same, bool(same[0].mean() > same[1].mean()), 2000, 0)
+    assert 0.1 < tie < 0.9  # the same distribution: the ranking is a coin toss
+    assert _flip_rate(*apart, False, 2000, 0) < 0.01  # far apart: it never flips
+    assert _flip_rate(*apart, True, 2000, 0) > 0.99  # the wrong ranking: it always "flips"
 
 
 def test_a_shared_fit_cache_changes_no_parameter(data) -> None:
