@@ -182,6 +182,7 @@ def report(data, result, others, rules, elapsed, same_params, shipped) -> str:  
     lines += _combine_lines(data, result, others)
     lines += _calibration_lines(data, result, rules)
     lines += _segmenter_lines(result)
+    lines += _limits_lines(result)
     lines += [
         "",
         "Shipped parameters (`reasoner/radrscore/params/offline_judge.json`, "
@@ -295,6 +296,29 @@ def _calibration_lines(data, result, rules) -> list[str]:  # noqa: ANN001
 
 def _flag(diff: float) -> str:
     return f"{diff:+.3f}" if abs(diff) <= MEAN_TOLERANCE else f"**{diff:+.3f}**"
+
+
+def _limits_lines(result) -> list[str]:  # noqa: ANN001
+    lines = [
+        "",
+        "Where agreement is lost, per file held out: the judge's Spearman; with GPT-4o's own verdicts put in "
+        "for the judge's per-unit probabilities (each step's share of GPT-4o's findings it counted "
+        "recalled / correct / effective); with GPT-4o's per-step counts for the weights; with both (below 1 "
+        "where a verdict could not be placed on a step):",
+        "",
+        "| file held out | component | judge | GPT-4o's probabilities | GPT-4o's weights | both |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for fold in result["folds"]:
+        if fold["kind"] != "file":
+            continue
+        for c in COMPONENTS:
+            v = fold["limits"][c]
+            lines.append(
+                f"| {fold['name'].removeprefix('leave out ')} | {c} | {_rho(v['judge'])} | "
+                f"{_rho(v['gpt_probabilities'])} | {_rho(v['gpt_weights'])} | {_rho(v['gpt_both'])} |"
+            )
+    return lines
 
 
 def _segmenter_lines(result) -> list[str]:  # noqa: ANN001

@@ -261,7 +261,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a[ok], b[ok])[0])
 
 
-def _predict(
+def predict_units(
     data: TrainingData, component: str, spec: Mapping[str, Any], rows_mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weights and probabilities of the masked rows under a component's stored models."""
@@ -281,7 +281,7 @@ def component_scores(
     """Per item (NaN outside ``items``, a boolean mask): the component's score under ``spec``."""
     rows = data.rows(component)
     mask = items[rows.item]
-    weights, probs = _predict(data, component, spec, mask)
+    weights, probs = predict_units(data, component, spec, mask)
     if component == "completeness":
         probs = np.where(data.model_steps[rows.item[mask]] > 0, probs, 0.0)  # empty chain: nothing recalled
     scores = item_scores(weights, probs, rows.item[mask], data.n_items)

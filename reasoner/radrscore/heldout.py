@@ -30,6 +30,8 @@ from reasoner.radrscore.fit import (
     cached_weight,
     component_scores,
     fit_params,
+    item_scores,
+    predict_units,
     spearman,
 )
 from reasoner.radrscore.offline import COMPONENTS, ComponentModel
@@ -118,7 +120,7 @@ def held_apart(
     Returns ``{"combine": combine, "in_sample": {...}, "folds": [...], "held_out_scores": {component: per-item
     scores from the fold that left the item's file out}, "params": the in-sample parameters}``.
     ``combine`` is :func:`reasoner.radrscore.fit.fit_models`'s, for every fit.
-    With ``segment=False`` the folds leave out the segmenter's diagnostics (:func:`segmenter`).
+    With ``segment=False`` the folds leave out the diagnostics (:func:`segmenter`, :func:`limits`).
     Fits shared between folds are made once (:data:`reasoner.radrscore.fit.FitCache`).
     """
     cache: FitCache = {}
@@ -144,6 +146,7 @@ def held_apart(
             row["members"][c] = fitted["components"][c]["members"]
         if segment:
             row["segmenter"] = segmenter(data, fitted, train, test, cache)
+            row["limits"] = limits(data, fitted, test)
         results.append(row)
     return {
         "combine": combine,
@@ -205,6 +208,34 @@ def segmenter(
             spec = {"weights": [w_spec], "probabilities": params["components"][c]["probabilities"]}
             entry[name] = spearman(data.paper[c], component_scores(data, c, spec, test))
         out[c] = entry
+    return out
+
+
+def limits(data: TrainingData, params: Mapping[str, Any], test: np.ndarray) -> dict[str, dict[str, float]]:
+    """Where the judge loses agreement on the test items: per component, its Spearman against
+    GPT-4o's score (``judge``), then with GPT-4o's own verdict share put in for each unit's
+    probability (``gpt_probabilities``, units without a placed verdict keep the judge's), with
+    GPT-4o's count per unit for the weights (``gpt_weights``), and with both (``gpt_both``)."""
+    out = {}
+    for c in COMPONENTS:
+        rows = data.rows(c)
+        mask = test[rows.item]
+        weights, probs = predict_units(data, c, params["components"][c], mask)
+        if c == "completeness":
+            probs = np.where(data.model_steps[rows.item[mask]] > 0, probs, 0.0)
+        label, count = rows.label[c][mask], rows.count[c][mask]
+        gpt_p = np.where(np.isfinite(label), label, probs)
+        gpt_w = np.where(np.isfinite(count), count, 0.0)
+        item = rows.item[mask]
+        out[c] = {
+            name: spearman(data.paper[c][test], item_scores(w, p, item, data.n_items)[test])
+            for name, (w, p) in {
+                "judge": (weights, probs),
+                "gpt_probabilities": (weights, gpt_p),
+                "gpt_weights": (gpt_w, probs),
+                "gpt_both": (gpt_w, gpt_p),
+            }.items()
+        }
     return out
 
 

@@ -153,6 +153,9 @@ def test_held_apart_refits_per_fold(data) -> None:
         for name in ("completeness", "factuality", "effectiveness"):
             assert fold[name]["n"] > 0 and -1 <= fold[name]["spearman"] <= 1
         assert set(fold["segmenter"]) == {"completeness", "factuality", "effectiveness"}
+        for name, limit in fold["limits"].items():
+            assert limit["judge"] == pytest.approx(fold[name]["spearman"])
+            assert limit["gpt_both"] > 0.9, name  # GPT-4o's own verdicts and counts give back its score
     rows = calibration(data, result["held_out_scores"])
     single = [r for r in rows if r["questions"] == "single choice"]
     assert {r["model"] for r in single} == {"ChestX-Reasoner", "GPT-4o"}
