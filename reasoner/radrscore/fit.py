@@ -264,7 +264,8 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 def predict_units(
     data: TrainingData, component: str, spec: Mapping[str, Any], rows_mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weights and probabilities of the masked rows under a component's stored models."""
+    """Weights and probabilities of the masked rows under a component's stored models (as the
+    judge gives them: nothing is recalled from an empty model chain)."""
     rows = data.rows(component)
     X = rows.X[rows_mask]
     model = ComponentModel.from_json(spec)
@@ -272,7 +273,10 @@ def predict_units(
         has = np.ones(len(X), dtype=bool)
     else:
         has = X[:, data.names[SIDE[component]].index("n_findings")] > 0
-    return model.predict(X, has)
+    weights, probs = model.predict(X, has)
+    if component == "completeness":
+        probs = np.where(data.model_steps[rows.item[rows_mask]] > 0, probs, 0.0)
+    return weights, probs
 
 
 def component_scores(
@@ -282,8 +286,6 @@ def component_scores(
     rows = data.rows(component)
     mask = items[rows.item]
     weights, probs = predict_units(data, component, spec, mask)
-    if component == "completeness":
-        probs = np.where(data.model_steps[rows.item[mask]] > 0, probs, 0.0)  # empty chain: nothing recalled
     scores = item_scores(weights, probs, rows.item[mask], data.n_items)
     scores[~items] = np.nan
     return scores

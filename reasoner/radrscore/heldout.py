@@ -221,8 +221,6 @@ def limits(data: TrainingData, params: Mapping[str, Any], test: np.ndarray) -> d
         rows = data.rows(c)
         mask = test[rows.item]
         weights, probs = predict_units(data, c, params["components"][c], mask)
-        if c == "completeness":
-            probs = np.where(data.model_steps[rows.item[mask]] > 0, probs, 0.0)
         label, count = rows.label[c][mask], rows.count[c][mask]
         gpt_p = np.where(np.isfinite(label), label, probs)
         gpt_w = np.where(np.isfinite(count), count, 0.0)
